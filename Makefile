@@ -1,0 +1,34 @@
+# The course's two everyday commands:
+#   make lab    create the environment if it is missing, then open JupyterLab on notebooks/
+#   make test   create the environment if it is missing, then run the whole test suite
+# Both need only Python 3.10+ with venv (no conda). Conda users: see environment.yml.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# nbgrader calls helper commands (alembic) by name: the environment's bin/ goes first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: lab test student bench clean-env
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+student: $(STAMP)
+	$(BIN)/python -m rnn_helpers.release
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/notebook_times.py
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Reference implementations and utilities for the RNN course."""
