@@ -20,7 +20,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Execution while validating and autograding. A graded cell runs in under two seconds;
 # the longest training cell of a notebook, shortened under NBGRADER_EXECUTION, in well
 # under a minute. A submission stuck in an infinite loop is interrupted after `timeout`.
-c.Execute.timeout = 300
+c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 c.Execute.execute_retries = 0
 
@@ -34,3 +34,23 @@ c.OverwriteCells.add_missing_cells = True
 
 # Outputs are cleared in the student versions; the solutions are committed without them.
 c.ClearOutput.enabled = True
+
+# Grading survives hostile submissions: a kernel that dies or hangs ends that notebook's
+# run (later cells score zero) instead of the grading of the class. Feedback never shows
+# hidden tests or their source lines. See rnn_helpers/autograding.py.
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,  # noqa: E402
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
+                                    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+
+from rnn_helpers.autograding import DropDuplicateGradeIds, HideHiddenTests, ResilientExecute  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DropDuplicateGradeIds, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+    CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    ResilientExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

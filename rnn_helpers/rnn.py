@@ -65,16 +65,26 @@ def rnn_forward(x, h0, U, W, b):
     """A whole sequence: x (T, N, D), h0 (N, H) -> hs (T, N, H), cache.
 
     The input projection of every step does not depend on the recurrence, so it is one
-    matmul over the whole sequence; only ``h_prev @ W.T`` stays inside the time loop.
+    matmul over the whole sequence; only ``h_prev @ W.T`` stays inside the time loop,
+    which works in place in the output array (no allocation per step).
     """
     x, h0, U, W, b = _check_params("x", x, "h0", h0, U, W, b, True)
-    T = x.shape[0]
-    projected = x @ U.T + b
-    hs = np.empty(projected.shape, dtype=projected.dtype)
+    T, N, D = x.shape
+    H = h0.shape[1]
+    # hs starts as the input part x_t @ U.T + b of every step; the loop adds the
+    # recurrent part and applies tanh, in place.
+    hs = (x.reshape(T * N, D) @ U.T).astype(np.result_type(x, U, b), copy=False)
+    hs += b
+    hs = hs.reshape(T, N, H)
+    recurrent = np.empty((N, H), dtype=hs.dtype)
+    # A contiguous copy of W.T: BLAS is faster on it than on the transposed view.
+    W_T = np.ascontiguousarray(W.T)
     h = h0
     for t in range(T):
-        h = np.tanh(projected[t] + h @ W.T)
-        hs[t] = h
+        np.matmul(h, W_T, out=recurrent)
+        hs[t] += recurrent
+        np.tanh(hs[t], out=hs[t])
+        h = hs[t]
     return hs, RNNCache(x, h0, U, W, hs)
 
 
@@ -83,20 +93,26 @@ def rnn_backward(dhs, cache):
 
     dhs (T, N, H) is the upstream gradient on every hidden state (zeros where a state
     feeds no loss). Returns dx (T, N, D), dh0 (N, H), dU, dW, db.
+
+    With da_t the gradient on the pre-activation a_t: da_t = (dhs[t] + dh_next) * (1 - h_t^2)
+    and dh_next = da_t @ W. The factor 1 - h_t^2 does not depend on the recurrence: it is
+    computed for all steps at once, before the loop, into the array that becomes da.
     """
     check_cache("cache", cache, RNNCache, "rnn_forward")
     x, h0, U, W, hs = cache
     dhs = as_float_array("dhs", dhs, hs.shape, {})
     T, N, H = hs.shape
-    das = np.empty(hs.shape, dtype=np.result_type(hs, dhs))
-    dh_next = np.zeros((N, H), dtype=das.dtype)
+    dtype = np.result_type(hs, dhs)
+    das = (1.0 - hs ** 2).astype(dtype, copy=False)
+    dh = np.empty((N, H), dtype=dtype)
+    dh_next = np.zeros((N, H), dtype=dtype)
     for t in reversed(range(T)):
-        da = (dhs[t] + dh_next) * (1.0 - hs[t] ** 2)
-        das[t] = da
-        dh_next = da @ W
+        np.add(dhs[t], dh_next, out=dh)
+        das[t] *= dh
+        np.matmul(das[t], W, out=dh_next)
     h_prevs = np.concatenate([h0[None], hs[:-1]], axis=0)
     flat_da = das.reshape(T * N, H)
-    dx = das @ U
+    dx = (flat_da @ U).reshape(T, N, -1)
     dU = flat_da.T @ x.reshape(T * N, -1)
     dW = flat_da.T @ h_prevs.reshape(T * N, H)
     db = flat_da.sum(axis=0)

@@ -40,7 +40,7 @@ def wrong_submission(name):
     return nb, set(case["failing_tests"])
 
 
-@pytest.fixture(scope="module", params=[pytest.param(a, marks=pytest.mark.xdist_group(a)) for a in ASSIGNMENTS])
+@pytest.fixture(scope="session", params=[pytest.param(a, marks=pytest.mark.xdist_group(a)) for a in ASSIGNMENTS])
 def graded(request, tmp_path_factory):
     name = request.param
     course = tmp_path_factory.mktemp(f"course-{name}")

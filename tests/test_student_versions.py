@@ -7,6 +7,8 @@ from conftest import (ASSIGNMENTS, NOTEBOOKS, ROOT, grade_cells, read_notebook,
                       source_notebook, student_notebook)
 from rnn_helpers import release
 
+pytestmark = pytest.mark.xdist_group("student-versions")
+
 STANDARD_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
@@ -15,7 +17,7 @@ FORBIDDEN_IN_STUDENT_VERSION = ["BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN 
                                 "END HIDDEN TESTS", "Mark scheme", "mark scheme"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("release")
     release.generate(ASSIGNMENTS, release_directory=str(out))
@@ -67,6 +69,11 @@ def test_exercises_follow_the_grading_conventions(name):
     for gid in tests:
         cell, meta = cells[gid]
         assert meta.get("locked") and meta.get("points", 0) > 0, f"{gid} must be locked and carry points"
+    for gid in tests:
+        lines = cells[gid][0].source.splitlines()
+        for statement in ("import numpy as np", "from rnn_helpers import grading"):
+            assert statement in lines, (
+                f"{gid} must start over with `{statement}`: an answer may have rebound the name")
     hidden = [gid for gid in tests if "BEGIN HIDDEN TESTS" in cells[gid][0].source]
     assert hidden, "no hidden tests"
     for gid in written:

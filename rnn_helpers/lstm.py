@@ -1,0 +1,268 @@
+"""The LSTM cell: forward and backward, one step and a whole sequence.
+
+Notation (column vectors in the maths, the same matrices in code). The four blocks of
+``U`` (4H, D), ``W`` (4H, H) and ``b`` (4H,) are stacked in the order i, f, g, o::
+
+    i_t = sigmoid(U_i x_t + W_i h_{t-1} + b_i)      input gate
+    f_t = sigmoid(U_f x_t + W_f h_{t-1} + b_f)      forget gate
+    g_t =    tanh(U_g x_t + W_g h_{t-1} + b_g)      candidate
+    o_t = sigmoid(U_o x_t + W_o h_{t-1} + b_o)      output gate
+    c_t = f_t * c_{t-1} + i_t * g_t                 cell state
+    h_t = o_t * tanh(c_t)                           hidden state
+
+Shapes: x_t (N, D), h and c (N, H); sequences are time-major, x (T, N, D), hs and
+cs (T, N, H). All four gates come from one matmul: ``a = x_t @ U.T + h_prev @ W.T + b``
+has shape (N, 4H) and ``a[:, k*H:(k+1)*H]`` is the pre-activation of gate k.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from .validation import as_float_array, check_cache
+
+
+class LSTMStepCache(NamedTuple):
+    x_t: np.ndarray
+    h_prev: np.ndarray
+    c_prev: np.ndarray
+    U: np.ndarray
+    W: np.ndarray
+    i: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    c_t: np.ndarray
+
+
+class LSTMCache(NamedTuple):
+    x: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray
+    U: np.ndarray
+    W: np.ndarray
+    gates: np.ndarray   # (T, N, 4H): the activated i, f, g, o of every step
+    cs: np.ndarray
+    hs: np.ndarray
+
+
+def sigmoid(a):
+    """Logistic function 1 / (1 + exp(-a)), without overflow for any finite a.
+
+    Computed through the identity sigmoid(a) = (1 + tanh(a / 2)) / 2: tanh never
+    overflows (it saturates at +-1), and it is fast in float32 and float64 alike.
+    The dtype of ``a`` is kept.
+    """
+    a = np.asarray(a)
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def _check_params(x_name, x, h_name, h, c_name, c, U, W, b, time_major):
+    dims, origin = {}, {}
+    spec_x = ("T", "N", "D") if time_major else ("N", "D")
+    x = as_float_array(x_name, x, spec_x, dims, origin)
+    h = as_float_array(h_name, h, ("N", "H"), dims, origin)
+    c = as_float_array(c_name, c, ("N", "H"), dims, origin)
+    dims["4H"], origin["4H"] = 4 * dims["H"], f"4 * H of {h_name}"
+    U = as_float_array("U", U, ("4H", "D"), dims, origin)
+    W = as_float_array("W", W, ("4H", "H"), dims, origin)
+    b = as_float_array("b", b, ("4H",), dims, origin)
+    return x, h, c, U, W, b
+
+
+def _activate(a):
+    """Pre-activations a (..., 4H) -> gates (..., 4H): sigmoid for i, f, o and tanh for g."""
+    H = a.shape[-1] // 4
+    gates = np.empty_like(a)
+    gates[..., :2 * H] = sigmoid(a[..., :2 * H])
+    gates[..., 2 * H:3 * H] = np.tanh(a[..., 2 * H:3 * H])
+    gates[..., 3 * H:] = sigmoid(a[..., 3 * H:])
+    return gates
+
+
+def _split(gates):
+    """The four blocks i, f, g, o of an array (..., 4H), as views."""
+    H = gates.shape[-1] // 4
+    return gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
+
+
+def _preactivation_gradient(dh, dc, i, f, g, o, c_prev, tanh_c):
+    """Backward through one cell, from dh_t and dc_t (the total gradient on c_t
+    arriving from later steps) to the pre-activations and to c_{t-1}.
+
+    Returns da (N, 4H) and dc_prev (N, H).
+    """
+    dc = dc + dh * o * (1.0 - tanh_c ** 2)      # h_t = o * tanh(c_t)
+    da = np.concatenate([
+        dc * g * i * (1.0 - i),                  # di * sigmoid'
+        dc * c_prev * f * (1.0 - f),             # df * sigmoid'
+        dc * i * (1.0 - g ** 2),                 # dg * tanh'
+        dh * tanh_c * o * (1.0 - o),             # do * sigmoid'
+    ], axis=-1)
+    return da, dc * f
+
+
+def lstm_step_forward(x_t, h_prev, c_prev, U, W, b):
+    """One step: x_t (N, D), h_prev (N, H), c_prev (N, H) -> h_t, c_t (N, H), cache."""
+    x_t, h_prev, c_prev, U, W, b = _check_params(
+        "x_t", x_t, "h_prev", h_prev, "c_prev", c_prev, U, W, b, False)
+    gates = _activate(x_t @ U.T + h_prev @ W.T + b)
+    i, f, g, o = _split(gates)
+    c_t = f * c_prev + i * g
+    h_t = o * np.tanh(c_t)
+    return h_t, c_t, LSTMStepCache(x_t, h_prev, c_prev, U, W, i, f, g, o, c_t)
+
+
+def lstm_step_backward(dh_t, dc_t, cache):
+    """Backward of one step.
+
+    dh_t, dc_t (N, H): gradients of the loss on h_t and on c_t (dc_t is the part that
+    does not pass through h_t, e.g. from the next step). Returns dx_t (N, D),
+    dh_prev (N, H), dc_prev (N, H), dU (4H, D), dW (4H, H), db (4H,).
+    """
+    check_cache("cache", cache, LSTMStepCache, "lstm_step_forward")
+    dh_t = as_float_array("dh_t", dh_t, cache.c_t.shape, {})
+    dc_t = as_float_array("dc_t", dc_t, cache.c_t.shape, {})
+    da, dc_prev = _preactivation_gradient(
+        dh_t, dc_t, cache.i, cache.f, cache.g, cache.o, cache.c_prev, np.tanh(cache.c_t))
+    dx_t = da @ cache.U
+    dh_prev = da @ cache.W
+    dU = da.T @ cache.x_t
+    dW = da.T @ cache.h_prev
+    db = da.sum(axis=0)
+    return dx_t, dh_prev, dc_prev, dU, dW, db
+
+
+def _halve_sigmoid_rows(A):
+    """A copy of U, W or b (gate blocks stacked along axis 0) with the rows of the three
+    sigmoid gates i, f, o multiplied by 1/2 (the candidate block g is unchanged)."""
+    H = A.shape[0] // 4
+    A = A.copy()
+    A[:2 * H] *= 0.5
+    A[3 * H:] *= 0.5
+    return A
+
+
+def lstm_forward(x, h0, c0, U, W, b):
+    """A whole sequence: x (T, N, D), h0 and c0 (N, H) -> hs, cs (T, N, H), cache.
+
+    The same equations as lstm_step_forward, organised for speed:
+
+    * the input projection ``x @ U.T + b`` does not depend on the recurrence, so it is one
+      matmul over the whole sequence; only ``h @ W.T`` stays inside the time loop;
+    * the four nonlinearities are one tanh over the whole (N, 4H) block, using
+      sigmoid(a) = 0.5 * tanh(a / 2) + 0.5. The halving is folded into the weights (the
+      rows of the sigmoid gates of U, W, b are halved once, before the loop; multiplying
+      by 1/2 is exact in floating point), so each step computes ``tanh`` and then
+      ``* scale + shift`` with scale, shift = (1/2, 1/2) on the sigmoid blocks, (1, 0) on g;
+    * every step writes into preallocated arrays (the ``out=`` arguments and in-place
+      operators), so the loop allocates nothing.
+    """
+    x, h0, c0, U, W, b = _check_params("x", x, "h0", h0, "c0", c0, U, W, b, True)
+    T, N, D = x.shape
+    H = h0.shape[1]
+    dtype = np.result_type(x, U, b, h0, W, c0)
+    scale = np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype=dtype), H)     # per gate i, f, g, o
+    shift = np.repeat(np.array([0.5, 0.5, 0.0, 0.5], dtype=dtype), H)
+    U_half, W_half, b_half = (_halve_sigmoid_rows(A) for A in (U, W, b))
+    # gates starts as the input part of the (halved) pre-activations, (T, N, 4H); the loop
+    # turns gates[t] into the activated i, f, g, o of step t in place.
+    gates = (x.reshape(T * N, D) @ U_half.T).astype(dtype, copy=False).reshape(T, N, 4 * H)
+    gates += b_half
+    cs = np.empty((T, N, H), dtype=dtype)
+    hs = np.empty((T, N, H), dtype=dtype)
+    recurrent = np.empty((N, 4 * H), dtype=dtype)    # h_{t-1} @ W_half.T
+    input_times_candidate = np.empty((N, H), dtype=dtype)
+    # A contiguous copy of W_half.T: BLAS is faster on it than on the transposed view.
+    W_half_T = np.ascontiguousarray(W_half.T)
+    h, c = h0, c0
+    for t in range(T):
+        a = gates[t]
+        np.matmul(h, W_half_T, out=recurrent)
+        a += recurrent
+        np.tanh(a, out=a)
+        a *= scale                                   # sigmoid blocks: 0.5 * tanh + 0.5
+        a += shift
+        i, f, g, o = _split(a)
+        np.multiply(f, c, out=cs[t])                 # c_t = f * c_{t-1} + i * g
+        np.multiply(i, g, out=input_times_candidate)
+        cs[t] += input_times_candidate
+        np.tanh(cs[t], out=hs[t])                    # h_t = o * tanh(c_t)
+        hs[t] *= o
+        h, c = hs[t], cs[t]
+    return hs, cs, LSTMCache(x, h0, c0, U, W, gates, cs, hs)
+
+
+def lstm_backward(dhs, cache, dcs=None):
+    """Backpropagation through time.
+
+    dhs (T, N, H) is the upstream gradient on every hidden state, dcs (T, N, H) the
+    optional upstream gradient on every cell state (zeros where a state feeds no loss).
+    Returns dx (T, N, D), dh0 (N, H), dc0 (N, H), dU (4H, D), dW (4H, H), db (4H,).
+
+    The chain rule of lstm_step_backward, organised for speed. With dh and dc the total
+    gradients on h_t and c_t (dc includes the path through h_t)::
+
+        da_i = dc * [g i (1 - i)]        da_f = dc * [c_{t-1} f (1 - f)]
+        da_g = dc * [i (1 - g^2)]        da_o = dh * [tanh(c_t) o (1 - o)]
+        dc   = dc_from_later_steps + dh * [o (1 - tanh(c_t)^2)]
+
+    The factors in brackets do not depend on the gradient flowing back from later steps,
+    so they are computed for all steps at once before the loop (into the array that then
+    becomes the gradients on the pre-activations). The loop only multiplies them by dh or
+    dc and runs the recurrence; the weight gradients are sums over all steps, one matmul
+    each after the loop.
+    """
+    check_cache("cache", cache, LSTMCache, "lstm_forward")
+    x, h0, c0, U, W, gates, cs, hs = cache
+    dhs = as_float_array("dhs", dhs, hs.shape, {})
+    if dcs is not None:
+        dcs = as_float_array("dcs", dcs, cs.shape, {})
+    T, N, H = hs.shape
+    dtype = np.result_type(gates, dhs) if dcs is None else np.result_type(gates, dhs, dcs)
+    i, f, g, o = _split(gates)                               # each (T, N, H)
+    das = np.empty((T, N, 4 * H), dtype=dtype)
+    da_i, da_f, da_g, da_o = _split(das)
+    # The bracketed factors, written in place into das (no (T, N, H) temporaries).
+    np.subtract(1.0, i, out=da_i)                 # g i (1 - i)
+    da_i *= i
+    da_i *= g
+    np.subtract(1.0, f, out=da_f)                 # c_{t-1} f (1 - f); c_{t-1} is c0 at t = 0
+    da_f *= f
+    da_f[0] *= c0
+    da_f[1:] *= cs[:-1]
+    np.square(g, out=da_g)                        # i (1 - g^2)
+    np.subtract(1.0, da_g, out=da_g)
+    da_g *= i
+    tanh_cs = np.tanh(cs)
+    np.subtract(1.0, o, out=da_o)                 # tanh(c_t) o (1 - o)
+    da_o *= o
+    da_o *= tanh_cs
+    # o (1 - tanh(c_t)^2), the path c_t -> h_t, computed in place over tanh_cs (not needed
+    # any more), which saves allocating one more (T, N, H) array.
+    dc_from_dh = tanh_cs
+    np.square(dc_from_dh, out=dc_from_dh)
+    np.subtract(1.0, dc_from_dh, out=dc_from_dh)
+    dc_from_dh *= o
+    dh = np.empty((N, H), dtype=dtype)
+    dc = np.empty((N, H), dtype=dtype)
+    dh_next = np.zeros((N, H), dtype=dtype)
+    dc_next = np.zeros((N, H), dtype=dtype)
+    for t in reversed(range(T)):
+        np.add(dhs[t], dh_next, out=dh)
+        np.multiply(dh, dc_from_dh[t], out=dc)
+        dc += dc_next
+        if dcs is not None:
+            dc += dcs[t]
+        da_i[t] *= dc
+        da_f[t] *= dc
+        da_g[t] *= dc
+        da_o[t] *= dh
+        np.multiply(dc, f[t], out=dc_next)
+        np.matmul(das[t], W, out=dh_next)
+    flat_da = das.reshape(T * N, 4 * H)
+    dx = (flat_da @ U).reshape(T, N, -1)
+    dU = flat_da.T @ x.reshape(T * N, -1)
+    # dW = sum over t of da_t.T @ h_{t-1}, with h_{t-1} = h0 at t = 0
+    dW = flat_da[N:].T @ hs[:-1].reshape(-1, H) + das[0].T @ h0
+    db = flat_da.sum(axis=0)
+    return dx, dh_next, dc_next, dU, dW, db
