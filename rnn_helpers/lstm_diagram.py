@@ -89,7 +89,7 @@ def draw_lstm_cell(ax=None):
     ax.text(9.7, y_bus - 0.35, "$h_t$", fontsize=14)
     ax.text(x_h + 0.12, 5.65, "$h_t$ (output)", fontsize=12)
 
-    ax.text(1.1, 3.0, "$a = U x_t + W h_{t-1} + b$\n4 blocks: $i, f, g, o$", fontsize=10,
+    ax.text(3.6, -0.45, "$a = U x_t + W h_{t-1} + b$, 4 blocks: $i, f, g, o$", fontsize=10,
             color="dimgrey")
     ax.set_xlim(-0.2, 10.5)
     ax.set_ylim(-0.6, 6.2)

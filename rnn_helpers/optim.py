@@ -18,9 +18,10 @@ def _check_grads(grads):
 
 
 def global_norm(grads):
-    """Euclidean norm of all arrays of ``grads`` taken together."""
+    """Euclidean norm of all arrays of ``grads`` taken together (inf if it overflows)."""
     _check_grads(grads)
-    return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
+    with np.errstate(over="ignore"):
+        return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
 
 
 def clip_grad_norm(grads, max_norm):

@@ -74,3 +74,8 @@ def test_optimiser_rejects_mismatched_grads():
         SGD(0.1).step({"w": np.zeros(2)}, {"v": np.zeros(2)})
     with pytest.raises(ValueError, match="beta1"):
         Adam(beta1=1.0)
+
+
+def test_global_norm_of_huge_gradients_is_inf_without_warnings():
+    with np.errstate(all="raise"):
+        assert global_norm({"w": np.array([1e200, 1e200])}) == np.inf
