@@ -187,59 +187,20 @@ def gru_backward(dhs, cache):
 
     dhs (T, N, H) is the upstream gradient on every hidden state (zeros where a state
     feeds no loss). Returns dx (T, N, D), dh0 (N, H), dU (3H, D), dW (3H, H), db (3H,).
-
-    The chain rule of gru_step_backward, organised for speed. With dh the total gradient
-    on h_t and d_rh = da_n @ W_n the gradient on r * h_{t-1}::
-
-        da_z = dh * [(n - h_{t-1}) z (1 - z)]      da_n = dh * [z (1 - n^2)]
-        da_r = d_rh * [h_{t-1} r (1 - r)]
-        dh_{t-1} = dh * (1 - z) + d_rh * r + [da_r, da_z] @ [W_r; W_z]
-
-    The factors in brackets do not depend on the gradient flowing back from later steps,
-    so they are computed for all steps at once before the loop (into the array that then
-    becomes the gradients on the pre-activations). Only the recurrence runs step by step;
-    the weight gradients are sums over all steps, computed after the loop as one matmul each.
+    Only the recurrence runs step by step; the weight gradients are sums over all steps,
+    computed after the loop as one matmul each.
     """
     check_cache("cache", cache, GRUCache, "gru_forward")
     x, h0, U, W, rs, zs, ns, hs = cache
     dhs = as_float_array("dhs", dhs, hs.shape, {})
     T, N, H = hs.shape
-    dtype = np.result_type(hs, dhs)
     h_prevs = np.concatenate([h0[None], hs[:-1]], axis=0)       # h_{t-1} for every t
-    das = np.empty((T, N, 3 * H), dtype=dtype)
-    da_r, da_z, da_n = np.split(das, 3, axis=-1)
-    # The bracketed factors, written in place into das (no (T, N, H) temporaries;
-    # da_n serves as scratch space for n - h_{t-1} before it gets its own factor).
-    np.subtract(1.0, rs, out=da_r)                # h_{t-1} r (1 - r)
-    da_r *= rs
-    da_r *= h_prevs
-    np.subtract(1.0, zs, out=da_z)                # (n - h_{t-1}) z (1 - z)
-    da_z *= zs
-    np.subtract(ns, h_prevs, out=da_n)
-    da_z *= da_n
-    np.square(ns, out=da_n)                       # z (1 - n^2)
-    np.subtract(1.0, da_n, out=da_n)
-    da_n *= zs
-    W_rz, W_n = W[:2 * H], W[2 * H:]
-    dh = np.empty((N, H), dtype=dtype)
-    d_rh = np.empty((N, H), dtype=dtype)
-    product = np.empty((N, H), dtype=dtype)
-    dh_next = np.zeros((N, H), dtype=dtype)
+    das = np.empty((T, N, 3 * H), dtype=np.result_type(hs, dhs))
+    dh_next = np.zeros((N, H), dtype=das.dtype)
     for t in reversed(range(T)):
-        np.add(dhs[t], dh_next, out=dh)
-        da_z[t] *= dh
-        da_n[t] *= dh
-        np.matmul(da_n[t], W_n, out=d_rh)
-        da_r[t] *= d_rh
-        # dh_{t-1} = [da_r, da_z] @ [W_r; W_z] + d_rh * r + dh * (1 - z)
-        np.matmul(das[t, :, :2 * H], W_rz, out=dh_next)
-        np.multiply(d_rh, rs[t], out=product)
-        dh_next += product
-        np.multiply(dh, zs[t], out=product)       # dh * (1 - z) = dh - dh * z
-        dh_next += dh
-        dh_next -= product
+        das[t], dh_next = _gates_backward(dhs[t] + dh_next, h_prevs[t], W, rs[t], zs[t], ns[t])
     flat_da = das.reshape(T * N, 3 * H)
-    dx = (flat_da @ U).reshape(T, N, -1)
+    dx = das @ U
     dU = flat_da.T @ x.reshape(T * N, -1)
     dW = _weight_grad_W(flat_da, h_prevs.reshape(T * N, H), rs.reshape(T * N, H))
     db = flat_da.sum(axis=0)
