@@ -32,8 +32,12 @@ test: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python -m rnn_helpers.release
 
+# The speed figures: the course's kernels beside PyTorch's (installs the optional torch
+# extra if it is missing), then the execution time of every solution notebook.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/notebook_times.py
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[torch]"
+	$(BIN)/python benchmarks/kernels_vs_torch.py
+	$(BIN)/python benchmarks/notebook_times.py --grading
 
 clean-env:
 	rm -rf $(VENV)

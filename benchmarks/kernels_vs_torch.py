@@ -98,7 +98,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="only the small shape")
     args = parser.parse_args()
-    import torch                             # the optional extra
+    try:
+        import torch                         # the optional extra
+    except ImportError:
+        raise SystemExit('this benchmark needs PyTorch: pip install -e ".[torch]" (or make bench)')
 
     threads = blas_threads()
     torch.set_num_threads(threads)

@@ -1,6 +1,8 @@
-"""pyproject.toml and environment.yml describe the same environment."""
+"""The environment: pyproject.toml and environment.yml agree, and the test runner works as the suite expects."""
 import re
 import tomllib
+
+import pytest
 
 from conftest import ROOT
 
@@ -21,3 +23,15 @@ def test_environment_yml_pins_what_pyproject_pins():
             name, spec = normalise(item.group(1))
             conda[name] = spec
     assert conda == wanted
+
+
+@pytest.mark.xdist_group("environment-check")
+def test_xdist_keeps_each_group_on_one_worker(request):
+    # The grading tests build one course per xdist_group (a session fixture); if pytest-xdist
+    # stops attaching the group, `--dist loadgroup` splits it and builds that course twice.
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("the suite is not run with --dist loadgroup")
+    assert request.node.nodeid.endswith("@environment-check"), (
+        "pytest-xdist did not attach the xdist_group to the test id, so --dist loadgroup "
+        "would split the groups: pytest and pytest-xdist versions do not fit (see the pytest "
+        "pin in pyproject.toml)")
