@@ -137,9 +137,11 @@ def gru_forward(x, h0, U, W, b):
 
     * the input projection ``x_t @ U.T + b`` of every step does not depend on the
       recurrence, so it is one matmul over the whole sequence before the time loop;
-    * the two gates are one tanh over the (N, 2H) block, using
-      sigmoid(a) = 0.5 * tanh(a / 2) + 0.5, with the halving folded into the r and z rows
-      of U, W and b once, before the loop (multiplying by 1/2 is exact in floating point);
+    * the two gates are computed together over the (N, 2H) block as
+      sigmoid(a) = 1 / (1 + exp(-a)), numpy's exp being several times faster than its tanh
+      in float64. The factor -1 is folded into the r and z rows of U, W and b once, before
+      the loop, so each step computes ``1 / (1 + exp(a))``. Where exp overflows to inf,
+      1 / inf = 0 is the right limit: the overflow warning is silenced;
     * the new state is computed as h_t = h_{t-1} + z * (n - h_{t-1}), the same
       interpolation as (1 - z) h_{t-1} + z n with one operation fewer;
     * every step writes into preallocated arrays (``out=`` and in-place operators).
@@ -148,10 +150,10 @@ def gru_forward(x, h0, U, W, b):
     T, N, D = x.shape
     H = h0.shape[1]
     dtype = np.result_type(x, U, b, h0, W)
-    halve_rz = np.repeat(np.array([0.5, 0.5, 1.0], dtype=dtype), H)     # per block r, z, n
-    U_half, W_half, b_half = U * halve_rz[:, None], W * halve_rz[:, None], b * halve_rz
-    projected = x.reshape(T * N, D) @ U_half.T                  # (T * N, 3H), dtype `dtype`
-    projected += b_half
+    fold = np.repeat(np.array([-1.0, -1.0, 1.0], dtype=dtype), H)       # per block r, z, n
+    U_fold, W_fold, b_fold = U * fold[:, None], W * fold[:, None], b * fold
+    projected = x.reshape(T * N, D) @ U_fold.T                  # (T * N, 3H), dtype `dtype`
+    projected += b_fold
     projected = projected.reshape(T, N, 3 * H)
     rzs = np.empty((T, N, 2 * H), dtype=dtype)       # r and z of every step, side by side
     ns = np.empty((T, N, H), dtype=dtype)
@@ -159,26 +161,27 @@ def gru_forward(x, h0, U, W, b):
     reset_h = np.empty((N, H), dtype=dtype)          # r * h_{t-1}
     step = np.empty((N, H), dtype=dtype)             # z * (n - h_{t-1})
     # Contiguous copies of the transposed blocks: BLAS is faster on them than on views.
-    W_rz_T = np.ascontiguousarray(W_half[:2 * H].T)
-    W_n_T = np.ascontiguousarray(W_half[2 * H:].T)
+    W_rz_T = np.ascontiguousarray(W_fold[:2 * H].T)
+    W_n_T = np.ascontiguousarray(W_fold[2 * H:].T)
     h = h0
-    for t in range(T):
-        rz = rzs[t]
-        np.matmul(h, W_rz_T, out=rz)
-        rz += projected[t, :, :2 * H]
-        np.tanh(rz, out=rz)
-        rz *= 0.5                                    # sigmoid = 0.5 * tanh(a / 2) + 0.5
-        rz += 0.5
-        r, z = rz[:, :H], rz[:, H:]
-        np.multiply(r, h, out=reset_h)
-        n = ns[t]
-        np.matmul(reset_h, W_n_T, out=n)
-        n += projected[t, :, 2 * H:]
-        np.tanh(n, out=n)
-        np.subtract(n, h, out=step)
-        step *= z
-        np.add(h, step, out=hs[t])
-        h = hs[t]
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            rz = rzs[t]
+            np.matmul(h, W_rz_T, out=rz)
+            rz += projected[t, :, :2 * H]
+            np.exp(rz, out=rz)                       # r and z: 1 / (1 + exp(a))
+            rz += 1.0
+            np.reciprocal(rz, out=rz)
+            r, z = rz[:, :H], rz[:, H:]
+            np.multiply(r, h, out=reset_h)
+            n = ns[t]
+            np.matmul(reset_h, W_n_T, out=n)
+            n += projected[t, :, 2 * H:]
+            np.tanh(n, out=n)
+            np.subtract(n, h, out=step)
+            step *= z
+            np.add(h, step, out=hs[t])
+            h = hs[t]
     return hs, GRUCache(x, h0, U, W, rzs[..., :H], rzs[..., H:], ns, hs)
 
 

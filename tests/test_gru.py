@@ -117,6 +117,19 @@ def test_gate_sigmoid_is_stable_and_correct():
     np.testing.assert_allclose(s[1:-1], 1.0 / (1.0 + np.exp(-a[1:-1])), rtol=1e-12, atol=1e-15)
 
 
+def test_large_preactivations_give_no_warnings_and_saturate():
+    x, h0, U, W, b = make_inputs(13)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            hs, cache = gru.gru_forward(1e4 * x, h0, U, W, b)
+            gru.gru_backward(np.ones_like(hs), cache)
+    assert np.all(np.isfinite(hs))
+    with np.errstate(over="ignore"):                 # the plain logistic of the reference overflows
+        expected = gru_per_gate(1e4 * x, h0, U, W, b)
+    np.testing.assert_allclose(hs, expected, atol=1e-12)
+
+
 def test_parameter_count():
     D, H = 7, 11
     _, _, U, W, b = make_inputs(6, D=D, H=H)
