@@ -19,6 +19,7 @@ Steps, for every assignment (default: all of ``solutions/``):
 import argparse
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,14 @@ from .release import nbgrader_env
 
 #: A zip member larger than this is not a notebook a student wrote.
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+
+
+def failure_reason(stderr):
+    """The exception line of a failed nbgrader run (e.g. ``NotJSONError: ...``), else its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    exceptions = [line for line in lines if re.match(r"[\w.]*(Error|Exception)\b[^:]*:", line)]
+    reason = (exceptions or lines or ["unknown error"])[-1]
+    return reason if len(reason) <= 200 else reason[:197] + "..."
 
 
 class GradingRun:
@@ -117,8 +126,8 @@ class GradingRun:
             self.problems.append((student, assignment, f"grading took over {self.submission_timeout} s"))
             return False
         if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
-            self.problems.append((student, assignment, f"nbgrader autograde failed: {last}"))
+            self.problems.append((student, assignment,
+                                  f"nbgrader autograde failed: {failure_reason(result.stderr)}"))
             return False
         return True
 
@@ -168,6 +177,13 @@ class GradingRun:
                 table[student] = row
         return table
 
+    def written_points(self, assignments):
+        """{assignment: points of its manually graded written answers}."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{self.course / 'gradebook.db'}") as gb:
+            return {a: gb.find_assignment(a).max_written_score for a in assignments}
+
     def report(self, table, assignments):
         width = max([len("student")] + [len(s) for s in table])
         self.say("")
@@ -176,6 +192,11 @@ class GradingRun:
             cells = ["—" if row[a] is None else f"{row[a][0]:g} / {row[a][1]:g}" for a in assignments]
             self.say(f"{student:{width}s}  " + "  ".join(f"{c:>22s}" for c in cells))
         self.say(f"\ngrades exported to {self.course / 'grades.csv'}; feedback in {self.course / 'feedback'}")
+        written = self.written_points(assignments)
+        if any(written.values()):
+            self.say("the maximum includes the manually graded written answers ("
+                     + ", ".join(f"{a}: {p:g} points" for a, p in written.items() if p)
+                     + "): grade them in the formgrader, then run this command again")
         if self.problems:
             self.say(f"\n{len(self.problems)} submission(s) need a look:")
             for student, assignment, what in self.problems:

@@ -48,6 +48,8 @@ def test_progress_report_and_exports(demo):
     for student in ("perfect", "blank", "partly-right", "cheater", "broken"):
         assert f"] {student}:" in log
     assert "need a look" in log and "broken" in log.split("need a look")[1]
+    assert "NotJSONError" in log.split("need a look")[1], "the report should say why grading failed"
+    assert "manually graded written answers (01_sequences: " in log
     assert (course / "grades.csv").is_file()
     assert (course / "feedback" / "perfect" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
     assert (course / "submitted" / "perfect" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file(), "zip not imported"
