@@ -72,9 +72,12 @@ def bwrap_command(workdir, connection_file):
                "--unshare-all", "--share-net", "--clearenv"]
     for key, value in env.items():
         command += ["--setenv", key, value]
-    command += _system_binds() + _python_binds()
-    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/tmp/home",
-                "--ro-bind", connection_file, connection_file,
+    command += _system_binds()
+    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/tmp/home"]
+    # After the private /tmp, so that a course or an environment that lives under /tmp
+    # is not hidden by it.
+    command += _python_binds()
+    command += ["--ro-bind", connection_file, connection_file,
                 "--bind", workdir, workdir, "--chdir", workdir,
                 sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
     return command
