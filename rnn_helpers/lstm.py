@@ -132,13 +132,6 @@ def lstm_step_backward(dh_t, dc_t, cache):
     return dx_t, dh_prev, dc_prev, dU, dW, db
 
 
-def _fold_into_rows(A, factors):
-    """A copy of U, W or b (gate blocks stacked along axis 0) with the rows of block k
-    multiplied by factors[k]."""
-    H = A.shape[0] // len(factors)
-    return A * np.repeat(np.asarray(factors, dtype=A.dtype), H).reshape((-1,) + (1,) * (A.ndim - 1))
-
-
 def lstm_forward(x, h0, c0, U, W, b):
     """A whole sequence: x (T, N, D), h0 and c0 (N, H) -> hs, cs (T, N, H), cache.
 
@@ -159,8 +152,8 @@ def lstm_forward(x, h0, c0, U, W, b):
     T, N, D = x.shape
     H = h0.shape[1]
     dtype = np.result_type(x, U, b, h0, W, c0)
-    folds = (-1.0, -1.0, 1.0, -1.0)                  # per block i, f, g, o
-    U_fold, W_fold, b_fold = (_fold_into_rows(A.astype(dtype, copy=False), folds) for A in (U, W, b))
+    fold = np.repeat(np.array([-1.0, -1.0, 1.0, -1.0], dtype=dtype), H)  # per block i, f, g, o
+    U_fold, W_fold, b_fold = U * fold[:, None], W * fold[:, None], b * fold
     # gates starts as the input part of the (folded) pre-activations, (T, N, 4H); the loop
     # turns gates[t] into the activated i, f, g, o of step t in place.
     gates = (x.reshape(T * N, D) @ U_fold.T).astype(dtype, copy=False).reshape(T, N, 4 * H)
