@@ -18,19 +18,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# One BLAS thread, in JupyterLab as in the tests: the course's matrices are small, where
+# extra BLAS threads only add overhead, and a notebook's timings then match the test run's.
+lab test: export OPENBLAS_NUM_THREADS := 1
+lab test: export OMP_NUM_THREADS := 1
+lab test: export MKL_NUM_THREADS := 1
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-# Two test workers share the machine's cores: one BLAS thread each (the course's matrices
-# are small, where extra BLAS threads only add overhead).
-test: export OPENBLAS_NUM_THREADS := 1
-test: export OMP_NUM_THREADS := 1
-test: export MKL_NUM_THREADS := 1
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 student: $(STAMP)
-	$(BIN)/python -m rnn_helpers.release
+	$(BIN)/python -m rnn_helpers.instructor.release
 
 # The speed figures: the course's kernels beside PyTorch's (installs the optional torch
 # extra if it is missing), then the execution time of every solution notebook.

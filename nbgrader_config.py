@@ -43,7 +43,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
                                     OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
-from rnn_helpers.autograding import DropDuplicateGradeIds, HideHiddenTests, ResilientExecute  # noqa: E402
+from rnn_helpers.instructor.autograding import DropDuplicateGradeIds, HideHiddenTests, ResilientExecute  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DropDuplicateGradeIds, DeduplicateIds, OverwriteKernelspec, OverwriteCells,

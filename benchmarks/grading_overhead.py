@@ -17,8 +17,8 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from notebook_times import ROOT, execute_seconds  # noqa: E402
 
-from rnn_helpers import demo_class  # noqa: E402
-from rnn_helpers.grade_class import GradingRun  # noqa: E402
+from rnn_helpers.instructor import demo_class  # noqa: E402
+from rnn_helpers.instructor.grade_class import GradingRun  # noqa: E402
 
 
 def main():

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import initialisation
+from .training import initialisation
 from .bidirectional import birnn_backward, birnn_forward
 from .rnn import rnn_backward, rnn_forward
 from .validation import as_float_array, check_cache

@@ -21,6 +21,7 @@ The test cells follow one pattern::
 import contextlib
 import importlib.util
 import inspect
+import pathlib
 import sys
 import types
 
@@ -51,14 +52,20 @@ def _reference_called(*args, **kwargs):
 
 
 def load_reference(name):
-    """Return a fresh copy of ``rnn_helpers.<name>``, executed from its source file."""
+    """Return a fresh copy of ``rnn_helpers.<name>``, executed from its source file.
+
+    ``name`` is the module's dotted name inside the package: ``"rnn"``, or
+    ``"lessons.leaky_units"`` for a module in a subpackage.
+    """
     import rnn_helpers
 
     module_name = f"rnn_helpers.{name}"
-    path = f"{rnn_helpers.__path__[0]}/{name}.py"
+    path = pathlib.Path(rnn_helpers.__path__[0], *name.split(".")).with_suffix(".py")
+    if not path.is_file():
+        raise ValueError(f"load_reference: no module rnn_helpers.{name} (looked for {path})")
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
-    module.__package__ = "rnn_helpers"
+    module.__package__ = module_name.rpartition(".")[0]
     spec.loader.exec_module(module)
     return module
 

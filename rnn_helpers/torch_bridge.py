@@ -10,7 +10,7 @@ the backward direction of a bidirectional layer)::
 
 The orientation is the course's (rows are output units), the LSTM's gate order i, f, g, o
 is the course's, and the GRU's blocks r, z, n are in the course's order too. But torch's GRU
-is a different cell (see notebook 09)::
+is a different cell (see notebook 10)::
 
     n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))      reset AFTER the matmul
     h_t = (1 - z_t) * n_t + z_t * h_{t-1}                           z and 1 - z swapped

@@ -6,7 +6,7 @@ from rnn_helpers import deep_rnn
 from rnn_helpers.gradcheck import numerical_gradient, rel_error
 from rnn_helpers.optim import Adam
 from rnn_helpers.rnn import softmax_cross_entropy
-from rnn_helpers.training import train
+from rnn_helpers.training.loop import train
 
 
 def make_stack(seed=0, T=4, N=3, D=4, H=5, L=3, bidirectional=False):

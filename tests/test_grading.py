@@ -40,6 +40,23 @@ def test_load_reference_is_immune_to_monkeypatching(monkeypatch):
         assert fresh.rnn_step_forward(*inputs())[0].shape == (2, 4)
 
 
+def test_reference_in_a_subpackage_is_disabled_too():
+    from rnn_helpers.lessons.leaky_units import leaky_rnn_forward
+    x = np.zeros((3, 2, 4))
+    with grading.reference_disabled():
+        with pytest.raises(grading.ReferenceImplementationCalled,
+                           match="rnn_helpers.lessons.leaky_units.leaky_rnn_forward"):
+            leaky_rnn_forward(x, np.zeros((2, 4)), np.eye(4), np.eye(4), np.zeros(4), 0.5)
+
+
+def test_load_reference_takes_dotted_names_in_subpackages():
+    fresh = grading.load_reference("lessons.leaky_units")
+    assert fresh.__name__ == "rnn_helpers.lessons.leaky_units"
+    assert callable(fresh.leaky_rnn_forward)
+    with pytest.raises(ValueError, match="no module rnn_helpers.lessons.nonexistent"):
+        grading.load_reference("lessons.nonexistent")
+
+
 class AlwaysEqual:
     def __eq__(self, other):
         return True

@@ -160,7 +160,7 @@ def test_load_state_checks_names_and_shapes():
 
 
 def test_notebook_09_runs_cleanly_without_torch(tmp_path, monkeypatch):
-    """CI has torch; this runs notebook 09 in a kernel where `import torch` fails."""
+    """CI has torch; this runs notebook 10 in a kernel where `import torch` fails."""
     from nbclient import NotebookClient
 
     blocker = tmp_path / "torch"
@@ -168,7 +168,7 @@ def test_notebook_09_runs_cleanly_without_torch(tmp_path, monkeypatch):
     (blocker / "__init__.py").write_text("raise ImportError('PyTorch is hidden for this test')\n")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    path = source_notebook("09_pytorch")
+    path = source_notebook("10_pytorch")
     nb = read_notebook(path)
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()

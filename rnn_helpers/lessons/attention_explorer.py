@@ -1,0 +1,98 @@
+"""An interactive attention explorer: type or pick a date, see the prediction and where the
+decoder looked.
+
+    from rnn_helpers.lessons.attention_explorer import AttentionExplorer, plot_attention
+    explorer = AttentionExplorer(model, examples)    # the last expression of a cell shows it
+    plot_attention(ax, source, prediction, alpha)    # the same heatmap on a static axis
+
+The text box accepts any string (or one of ``examples`` from its drop-down list). Each
+change runs the model's greedy decoding on that string and draws the attention weights:
+one row per output character, one column per input character, darker = more weight.
+Characters outside the source vocabulary are reported in the message line, not raised.
+
+The figure is a plain matplotlib ``Figure`` rendered to PNG into an ``ipywidgets.Image``,
+so it works in JupyterLab 4 with ipywidgets 8 without an interactive backend; the
+displayed bundle also carries that PNG, so a notebook executed without a live kernel (or
+viewed statically) still shows the last heatmap. For tests
+the explorer keeps ``prediction``, ``alpha`` (L, S) and the ``controls``.
+"""
+import base64
+import io
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..tasks.dates import END, SOURCE_VOCAB, TARGET_VOCAB
+from ..training.seq2seq import predict
+
+
+def plot_attention(ax, source, prediction, alpha, title=None):
+    """Heatmap of alpha (L, S) on ``ax``: rows = output characters (then the end token),
+    columns = the characters of ``source``."""
+    L = alpha.shape[0]
+    rows = list(prediction)[:L] + [END] * max(0, L - len(prediction))
+    ax.imshow(alpha, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(len(source)))
+    ax.set_xticklabels([c if c != " " else "␣" for c in source], fontsize=8)
+    ax.set_yticks(range(L))
+    ax.set_yticklabels(rows, fontsize=8)
+    ax.set_xlabel("input character")
+    ax.set_ylabel("output character")
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+
+
+class AttentionExplorer:
+    """A text box with examples, the model's prediction and its attention heatmap."""
+
+    def __init__(self, model, examples, src_vocab=SOURCE_VOCAB, tgt_vocab=TARGET_VOCAB,
+                 value=None, dpi=80):
+        if model.attention is None:
+            raise ValueError("model should be a Seq2Seq with attention (model.attention is None)")
+        examples = list(examples)
+        if not examples:
+            raise ValueError("examples should hold at least one string")
+        self.model, self.src_vocab, self.tgt_vocab, self.dpi = model, src_vocab, tgt_vocab, dpi
+        self.controls = {
+            "text": widgets.Combobox(value=value or examples[0], options=examples, ensure_option=False,
+                                     description="input", placeholder="type a date",
+                                     layout=widgets.Layout(width="420px"), continuous_update=False),
+        }
+        self.message = widgets.HTML()
+        self.image = widgets.Image(format="png")
+        self.widget = widgets.VBox([self.controls["text"], self.message, self.image])
+        self.figure = Figure(figsize=(8, 3.6))
+        self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.9)
+        self.ax = self.figure.add_subplot()
+        self.prediction, self.alpha = None, None
+        self.controls["text"].observe(self._on_change, names="value")
+        self.update()
+
+    def _on_change(self, change):
+        self.update()
+
+    def update(self):
+        """Predict the current text and redraw (or explain what is wrong with the text)."""
+        text = self.controls["text"].value
+        unknown = sorted(set(text) - set(self.src_vocab.index))
+        if not text or unknown:
+            self.message.value = ("type a date" if not text else
+                                  f"cannot read the characters {unknown}: use letters, digits, space , - . /")
+            return
+        predictions, alphas = predict(self.model, [text], self.src_vocab, self.tgt_vocab)
+        self.prediction = predictions[0]
+        self.alpha = alphas[:, 0, :]
+        self.message.value = f"<b>{text}</b> &rarr; <b>{self.prediction}</b>"
+        self.ax.clear()
+        plot_attention(self.ax, text, self.prediction, self.alpha)
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=self.dpi)
+        self.image.value = buffer.getvalue()
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, with the current heatmap as a PNG for viewers without widgets."""
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
+        if self.image.value:
+            bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return bundle

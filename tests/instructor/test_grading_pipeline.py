@@ -1,0 +1,81 @@
+"""The nbgrader pipeline, end to end, in a temporary course directory.
+
+For every assignment: generate the student version, submit three notebooks (the
+instructor's solution, the untouched student version, and the solution with one exercise
+deliberately wrong, from tests/grading_cases/), autograde them all, and check the scores
+cell by cell in the gradebook.
+"""
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from conftest import (ASSIGNMENTS, ROOT, autograded_tests, grade_cells, load_grading_case,
+                      read_notebook, source_notebook, student_notebook)
+from rnn_helpers.instructor.release import nbgrader_env
+
+
+def nbgrader(course, *args):
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"],
+                            cwd=course, env=nbgrader_env(), capture_output=True, text=True)
+    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def submit(course, student, name, nb):
+    folder = course / "submitted" / student / name
+    folder.mkdir(parents=True)
+    nbformat.write(nb, str(folder / f"{name}.ipynb"))
+
+
+def wrong_submission(name):
+    case = load_grading_case(name)
+    nb = read_notebook(source_notebook(name))
+    cells = grade_cells(nb)
+    assert case["wrong_exercise"] in cells, f"{case['wrong_exercise']} is not a cell of {name}"
+    cells[case["wrong_exercise"]][0].source = case["wrong_source"]
+    return nb, set(case["failing_tests"])
+
+
+@pytest.fixture(scope="session", params=[pytest.param(a, marks=pytest.mark.xdist_group(a)) for a in ASSIGNMENTS])
+def graded(request, tmp_path_factory):
+    name = request.param
+    course = tmp_path_factory.mktemp(f"course-{name}")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
+    nbgrader(course, "generate_assignment", name, "--force")
+    wrong, failing = wrong_submission(name)
+    submit(course, "perfect", name, read_notebook(source_notebook(name)))
+    submit(course, "untouched", name, read_notebook(student_notebook(name)))
+    submit(course, "one-wrong", name, wrong)
+    nbgrader(course, "autograde", name)
+    scores = {}
+    with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
+        for student in ("perfect", "untouched", "one-wrong"):
+            submission = gb.find_submission_notebook(name, name, student)
+            scores[student] = {grade.name: grade.score for grade in submission.grades}
+    tests = autograded_tests(read_notebook(source_notebook(name)))
+    return name, tests, failing, scores
+
+
+def test_solution_earns_full_marks(graded):
+    name, tests, _, scores = graded
+    lost = {gid: (scores["perfect"][gid], pts) for gid, pts in tests.items() if scores["perfect"][gid] != pts}
+    assert not lost, f"{name}: the solution loses points on {lost}"
+
+
+def test_untouched_student_version_earns_zero(graded):
+    name, tests, _, scores = graded
+    earned = {gid: scores["untouched"][gid] for gid in tests if scores["untouched"][gid] != 0}
+    assert not earned, f"{name}: the untouched notebook earns points on {earned}"
+
+
+def test_one_wrong_exercise_loses_exactly_its_points(graded):
+    name, tests, failing, scores = graded
+    assert failing <= set(tests), f"unknown test cells in the grading case: {failing - set(tests)}"
+    expected = {gid: (0 if gid in failing else pts) for gid, pts in tests.items()}
+    actual = {gid: scores["one-wrong"][gid] for gid in tests}
+    assert actual == expected
