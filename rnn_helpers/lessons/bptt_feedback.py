@@ -1,0 +1,87 @@
+"""Name the likely mistake behind a wrong answer to notebook 02's backward exercises.
+
+When a student's gradient differs from the reference, a test cell asks these functions
+which typical wrong derivation it matches (the tanh derivative missing or taken at h_prev,
+W the wrong way round, dW transposed, a batch average instead of a sum, the gradient not
+carried back through time, the previous state off by one step) and shows the message they
+return, or what was tested when none matches. They live here rather than in the test cells
+so that the student version of the notebook shows no backward code.
+"""
+import numpy as np
+
+from ..rnn import RNNStepCache, rnn_forward, rnn_step_backward
+
+GRADIENTS = ("dx", "dh0", "dU", "dW", "db")
+STEP_GRADIENTS = ("dx_t", "dh_prev", "dU", "dW", "db")
+
+
+def _same(got, value):
+    got = np.asarray(got, dtype=float)
+    return got.shape == value.shape and bool(np.allclose(got, value, rtol=1e-6, atol=1e-9))
+
+
+def _step_gradients(da, x_t, h_prev, U, W):
+    """The five gradients of one step from the gradient da on its pre-activation."""
+    return dict(zip(STEP_GRADIENTS, (da @ U, da @ W, da.T @ x_t, da.T @ h_prev, da.sum(axis=0))))
+
+
+def step_backward_hint(name, got, dh_t, cache, tested=None):
+    """Message for a wrong one-step gradient ``name`` (one of STEP_GRADIENTS).
+
+    dh_t (N, H) is the upstream gradient and ``cache`` the reference's
+    ``rnn_step_forward`` cache (x_t, h_prev, U, W, h_t).
+    """
+    if name not in STEP_GRADIENTS:
+        raise ValueError(f"step_backward_hint: name should be one of {STEP_GRADIENTS}, got {name!r}")
+    x_t, h_prev, U, W, h_t = cache
+    right = dh_t * (1 - h_t ** 2)
+    wrong_deltas = [
+        ("the tanh derivative is missing (the gradient on a_t is not the gradient on h_t)", dh_t),
+        ("the tanh derivative is taken at h_prev: it belongs to this step's output h_t", dh_t * (1 - h_prev ** 2)),
+        ("the tanh derivative is 1 - h_t**2, not 1 - h_t", dh_t * (1 - h_t)),
+    ]
+    candidates = [(message, _step_gradients(da, x_t, h_prev, U, W)[name]) for message, da in wrong_deltas]
+    candidates += {
+        "dh_prev": [("W is used the wrong way round: in the maths the gradient on h_{t-1} is W^T delta_t "
+                     "(column vectors); transpose both sides for rows", right @ W.T)],
+        "dW": [("dW is transposed: entry (i, j) pairs delta_i with h_prev_j", h_prev.T @ right)],
+        "db": [("db is an average over the batch: the batch's gradients add up (shared weights)",
+                right.mean(axis=0))],
+        "dU": [("dU is an average over the batch: the batch's gradients add up (shared weights)",
+                right.T @ x_t / len(x_t))],
+    }.get(name, [])
+    for message, value in candidates:
+        if _same(got, value):
+            return message
+    return tested or (f"tested: {name} against the chain rule on random inputs (N = {len(x_t)}); "
+                      f"check it with your derivation")
+
+
+def _wrong_bptt(dhs, x, h0, U, W, b, carry, off_by_one):
+    """Gradients of a BPTT loop that forgets to carry the gradient or takes h_prev = h_t."""
+    hs, _ = rnn_forward(x, h0, U, W, b)
+    sums = {name: np.zeros(shape) for name, shape in (("dU", U.shape), ("dW", W.shape), ("db", b.shape))}
+    dx, dh_next = np.zeros(x.shape), np.zeros(h0.shape)
+    for t in reversed(range(len(x))):
+        h_prev = hs[t] if off_by_one else (hs[t - 1] if t > 0 else h0)
+        upstream = dhs[t] + dh_next if carry else dhs[t]
+        dx[t], dh_next, *grads = rnn_step_backward(upstream, RNNStepCache(x[t], h_prev, U, W, hs[t]))
+        for name, grad in zip(("dU", "dW", "db"), grads):
+            sums[name] += grad
+    return dict(dx=dx, dh0=dh_next, **sums)
+
+
+def bptt_hint(name, got, dhs, x, h0, U, W, b, tested=None):
+    """Message for a wrong sequence gradient ``name`` (one of GRADIENTS) of ``rnn_backward``."""
+    if name not in GRADIENTS:
+        raise ValueError(f"bptt_hint: name should be one of {GRADIENTS}, got {name!r}")
+    mistakes = [
+        ("the gradient from step t+1 is not carried back: at step t the gradient on h_t is "
+         "dhs[t] plus what step t+1 sent to its h_prev", dict(carry=False, off_by_one=False)),
+        ("the state before step t is hs[t-1] (h0 at t = 0), not hs[t]", dict(carry=True, off_by_one=True)),
+    ]
+    for message, kind in mistakes:
+        if _same(got, _wrong_bptt(dhs, x, h0, U, W, b, **kind)[name]):
+            return message
+    return tested or (f"tested: {name} on a sequence of {len(x)} steps, every step with an upstream "
+                      f"gradient; compare with the sums over time of your derivation")
