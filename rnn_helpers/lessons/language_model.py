@@ -8,7 +8,7 @@ embedding -> LSTM -> read-out, trained with the cross-entropy of the next token:
     loss = softmax_cross_entropy(logits, targets)   summed over time, averaged over N
 
 Parameters live in one dict: E (K, D), U (4H, D), W (4H, H), b (4H,), V (K, H), c (K,).
-Also the sampler: the next-token distribution with a temperature and top-k truncation,
+Also the sampler's next-token distribution, with a temperature and top-k truncation,
 and ``reference_building_blocks``, which the notebook's test cells use so that a student's
 training step is graded with the course's layers, whatever their own layers do.
 """
@@ -75,15 +75,6 @@ def sampling_distribution(logits, temperature=1.0, top_k=None):
     scaled = np.where(keep, (logits - logits.max(axis=1, keepdims=True)) / temperature, -np.inf)
     probs = np.exp(scaled - scaled.max(axis=1, keepdims=True))
     return probs / probs.sum(axis=1, keepdims=True)
-
-
-def sample(logits, temperature, top_k, rng):
-    """One token id per row of logits (N, K), drawn from sampling_distribution: int64 (N,)."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng should be a numpy Generator, but got {type(rng).__name__}")
-    probs = sampling_distribution(logits, temperature, top_k)
-    u = rng.random(len(probs))[:, None]
-    return np.minimum((np.cumsum(probs, axis=1) < u).sum(axis=1), probs.shape[1] - 1).astype(np.int64)
 
 
 #: The layers a student's training step calls by name, and the module each comes from.
