@@ -63,7 +63,7 @@ class Seq2Seq:
     """GRU encoder-decoder for token sequences.
 
     Seq2Seq(src_vocab_size, tgt_vocab_size, enc_hidden=32, dec_hidden=64, *,
-            attention="additive" | "dot" | "general" | "cosine" | None,
+            attention="additive" | "dot" | "scaled_dot" | "general" | "cosine" | None,
             attention_size=32 (additive only), start_id=1, end_id=2, pad_id=0,
             bidirectional=True, rng=None (default seed 0), dtype=np.float64)
 
@@ -83,7 +83,7 @@ class Seq2Seq:
         self.src_vocab_size, self.tgt_vocab_size = src_vocab_size, tgt_vocab_size
         H, Hd, K = enc_hidden, dec_hidden, tgt_vocab_size
         He = 2 * H if bidirectional else H
-        if attention in ("dot", "cosine") and Hd != He:
+        if attention in ("dot", "scaled_dot", "cosine") and Hd != He:
             raise ValueError(f"the {attention!r} score needs dec_hidden = {He} (the encoder state size), "
                              f"but got dec_hidden = {Hd}")
         self.enc_hidden, self.dec_hidden, self.enc_size = H, Hd, He
