@@ -303,18 +303,23 @@ def greedy_search(step_fn, state, start_id, end_id, max_len):
     return tokens, total
 
 
-def beam_search(step_fn, state, start_id, end_id, beam_width, max_len):
+def beam_search(step_fn, state, start_id, end_id, beam_width, max_len, length_penalty=0.0):
     """Beam search for one sequence: keep the beam_width best partial sequences.
 
     At each step every live hypothesis is extended by every token; the beam_width best
-    extensions (by total log-probability) are kept; those ending in end_id are finished
-    and leave the beam (it shrinks). The search stops when the beam is empty, after
-    max_len steps, or when the best finished hypothesis beats every live one (scores only
-    decrease). Returns (tokens, log_prob) of the best finished hypothesis (or of the best
-    live one if none finished).
+    extensions (by total log-probability; all live hypotheses have the same length) are
+    kept; those ending in end_id are finished and leave the beam (it shrinks). Finished
+    hypotheses are ranked by ``log_prob / len(tokens) ** length_penalty`` (0: the plain
+    total, which favours short outputs since every token adds a negative term; 1: the mean
+    log-probability per token). The search stops when the beam is empty or after max_len
+    steps; with length_penalty 0 also as soon as the best finished hypothesis beats every
+    live one (totals only decrease). Returns (tokens, log_prob) of the best finished
+    hypothesis, or of the best live one if none finished (then tokens[-1] != end_id).
     """
     if isinstance(beam_width, bool) or not isinstance(beam_width, (int, np.integer)) or beam_width < 1:
         raise ValueError(f"beam_width should be a positive integer, but got {beam_width!r}")
+    if not np.isfinite(length_penalty) or length_penalty < 0:
+        raise ValueError(f"length_penalty should be a non-negative number, but got {length_penalty!r}")
     beams = [(0.0, [], state)]
     finished = []
     for _ in range(max_len):
@@ -327,9 +332,9 @@ def beam_search(step_fn, state, start_id, end_id, beam_width, max_len):
         beams = []
         for cand in candidates[:beam_width]:
             (finished if cand[1][-1] == end_id else beams).append(cand)
-        if not beams or (finished and max(f[0] for f in finished) >= beams[0][0]):
+        if not beams or (length_penalty == 0 and finished and max(f[0] for f in finished) >= beams[0][0]):
             break
-    best = max(finished or beams, key=lambda c: c[0])
+    best = max(finished or beams, key=lambda c: c[0] / len(c[1]) ** length_penalty)
     return best[1], best[0]
 
 

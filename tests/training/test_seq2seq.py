@@ -120,6 +120,41 @@ def test_wide_beam_finds_the_most_likely_sequence():
         assert tokens[-1] == 2 and np.isclose(lp, best)
 
 
+def test_length_penalty_ranks_finished_hypotheses_by_mean_log_prob():
+    """The end token is likely at once (0.45), but a longer output is likely after token 3.
+
+    Plain totals prefer [end] (log 0.45 = -0.80 against log(0.55 * 0.9 * 0.9) = -0.81);
+    the mean log-probability per token prefers [3, 3, end] (-0.27 against -0.80).
+    """
+    K = 4
+    table = {0: {2: 0.45, 3: 0.55}, 1: {3: 0.9, 2: 0.1}, 2: {2: 0.9, 3: 0.1}}
+
+    def step_fn(prev, t):              # the state is the step number
+        p = np.full(K, 1e-12)
+        for k, pk in table.get(t, {2: 0.6, 3: 0.4}).items():
+            p[k] = pk
+        return np.log(p / p.sum()), t + 1
+
+    short, short_lp = seq2seq.beam_search(step_fn, 0, 1, 2, 2, 5)
+    assert short == [2] and np.isclose(short_lp, np.log(0.45))
+    long_, long_lp = seq2seq.beam_search(step_fn, 0, 1, 2, 2, 5, length_penalty=1.0)
+    assert long_ == [3, 3, 2] and np.isclose(long_lp, np.log(0.55 * 0.9 * 0.9))
+    assert seq2seq.beam_search(step_fn, 0, 1, 2, 2, 5, length_penalty=0.5)[0] == [3, 3, 2]
+    # within 2 steps only [end] and [3, end] finish, and [end] has the better mean
+    assert seq2seq.beam_search(step_fn, 0, 1, 2, 2, 2, length_penalty=1.0)[0] == [2]
+    with pytest.raises(ValueError, match="length_penalty"):
+        seq2seq.beam_search(step_fn, 0, 1, 2, 2, 5, length_penalty=-1.0)
+
+
+def test_length_penalty_zero_is_the_plain_search():
+    for seed in range(10):
+        step_fn, state = toy_step_model(seed)
+        assert (seq2seq.beam_search(step_fn, state, 1, 2, 3, 6)
+                == seq2seq.beam_search(step_fn, state, 1, 2, 3, 6, length_penalty=0.0))
+        tokens, lp = seq2seq.beam_search(step_fn, state, 1, 2, 3, 6, length_penalty=1.0)
+        assert np.isclose(lp, sequence_log_prob(step_fn, state, tokens))
+
+
 def test_reverse_index_is_an_involution():
     lengths = np.array([4, 2, 1])
     idx = seq2seq.reverse_index(lengths, 4)
