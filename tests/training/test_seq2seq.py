@@ -23,13 +23,16 @@ def tiny_batch(seed=0, S=5, N=3, L=4):
     return (src, mask, dec_in), y, y_mask
 
 
-@pytest.mark.parametrize("attention,bidirectional", [(None, True), ("additive", True), ("general", False),
-                                                     ("dot", True), ("cosine", False)])
-def test_loss_gradient_wrt_every_parameter(attention, bidirectional):
+@pytest.mark.parametrize("attention,bidirectional,self_attention", [
+    (None, True, False), ("additive", True, False), ("general", False, False), ("dot", True, False),
+    ("cosine", False, False), ("scaled_dot", True, False), ("additive", True, True), (None, False, True)])
+def test_loss_gradient_wrt_every_parameter(attention, bidirectional, self_attention):
     x, y, y_mask = tiny_batch()
     H = 3
     model = seq2seq.Seq2Seq(V, K, H, 2 * H if bidirectional else H, attention=attention,
-                            attention_size=4, bidirectional=bidirectional, rng=np.random.default_rng(1))
+                            attention_size=4, self_attention=self_attention, bidirectional=bidirectional,
+                            rng=np.random.default_rng(1))
+    assert any(k.startswith("self_") for k in model.params) == self_attention
 
     def loss(_):
         return softmax_cross_entropy(model.forward(x)[0], y, y_mask)[0]
@@ -153,6 +156,18 @@ def test_length_penalty_zero_is_the_plain_search():
                 == seq2seq.beam_search(step_fn, state, 1, 2, 3, 6, length_penalty=0.0))
         tokens, lp = seq2seq.beam_search(step_fn, state, 1, 2, 3, 6, length_penalty=1.0)
         assert np.isclose(lp, sequence_log_prob(step_fn, state, tokens))
+
+
+def test_self_attention_weights_ignore_padding():
+    x, _, _ = tiny_batch()
+    src, mask, _ = x
+    model = seq2seq.Seq2Seq(V, K, 3, 6, attention="additive", self_attention=True)
+    attn = model.self_attention_weights(src, mask)
+    assert attn.shape == (3, 5, 5)
+    np.testing.assert_allclose(attn.sum(axis=-1), 1.0)
+    assert np.all(attn.transpose(0, 2, 1)[~mask.T] == 0.0)
+    with pytest.raises(ValueError, match="self_attention=True"):
+        seq2seq.Seq2Seq(V, K, 3, 6).self_attention_weights(src, mask)
 
 
 def test_reverse_index_is_an_involution():
