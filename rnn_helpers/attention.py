@@ -9,6 +9,8 @@ For one decoder state s (N, Hs) and the encoder states h (T, N, He)::
 Scores (column-vector maths, the code uses the same matrices):
 
 * ``"dot"``:      e_t = s . h_t                                (needs Hs = He)
+* ``"scaled_dot"``: e_t = s . h_t / sqrt(He)                   (needs Hs = He; keeps the
+  scores' variance near 1 whatever the size, so the softmax does not saturate)
 * ``"general"``:  e_t = s^T W_a h_t,  params {"W_a": (Hs, He)}  (bilinear)
 * ``"additive"``: e_t = v^T tanh(W_s s + W_h h_t),
   params {"W_s": (A, Hs), "W_h": (A, He), "v": (A,)}           (a one-layer MLP)
@@ -17,6 +19,18 @@ Scores (column-vector maths, the code uses the same matrices):
 
 ``mask`` (T, N) booleans marks the real tokens: padded positions (False) get exactly zero
 weight, and every column must hold at least one True.
+
+Self-attention (``self_attention_forward``): every position of one sequence x (T, N, D)
+attends over the same sequence, with queries, keys and values made from x::
+
+    q_i = W_q x_i,  k_j = W_k x_j,  v_j = W_v x_j     params W_q (Dk, D), W_k (Dk, D), W_v (Dv, D)
+    e_ij = q_i . k_j / sqrt(Dk),  attn_i = softmax over the allowed keys j,  out_i = sum_j attn_ij v_j
+
+A key j is allowed for query i when ``mask[j]`` is True (if a mask is given) and, with
+``causal=True``, when j <= i. A query with no allowed key at all (its sequence is all
+padding, or causal with padding at the start) gets all-zero weights and output 0, and
+passes no gradient: no NaN. Padded *queries* are not zeroed: their outputs are computed
+like any other and are for the caller to ignore (or mask in the loss).
 """
 from typing import NamedTuple, Optional
 
@@ -24,9 +38,10 @@ import numpy as np
 
 from .validation import as_bool_array, as_float_array, check_cache
 
-SCORES = ("dot", "general", "additive", "cosine")
+SCORES = ("dot", "scaled_dot", "general", "additive", "cosine")
 PARAM_SPECS = {
     "dot": {},
+    "scaled_dot": {},
     "general": {"W_a": ("Hs", "He")},
     "additive": {"W_s": ("A", "Hs"), "W_h": ("A", "He"), "v": ("A",)},
     "cosine": {},
@@ -50,7 +65,7 @@ def _check_inputs(s, h, score, params, mask):
         raise ValueError(f"score should be one of {', '.join(repr(n) for n in SCORES)}, but got {score!r}")
     dims, origin = {}, {}
     s = as_float_array("s", s, ("N", "Hs"), dims, origin)
-    same_size = score in ("dot", "cosine")
+    same_size = score in ("dot", "scaled_dot", "cosine")
     h = as_float_array("h", h, ("T", "N", "Hs" if same_size else "He"), dims, origin)
     spec = PARAM_SPECS[score]
     if params is None:
@@ -80,6 +95,8 @@ def attention_scores(s, h, score, params):
     """Scores e (N, T) and the intermediates the backward needs (inputs already checked)."""
     if score == "dot":
         return np.einsum("nh,tnh->nt", s, h), ()
+    if score == "scaled_dot":
+        return np.einsum("nh,tnh->nt", s, h) / np.sqrt(h.shape[-1]), ()
     if score == "general":
         q = s @ params["W_a"]                                   # (N, He)
         return np.einsum("nh,tnh->nt", q, h), (q,)
@@ -92,16 +109,26 @@ def attention_scores(s, h, score, params):
     return dot / (ns[:, None] * nh.T), (ns, nh, dot)
 
 
+def softmax_where(e, keep=None):
+    """Softmax over the last axis of e, restricted to the entries where keep is True.
+
+    Entries where keep (broadcastable to e) is False get weight exactly 0; a row with no
+    kept entry gets all zeros (not NaN). Stable for any finite e.
+    """
+    if keep is None:
+        w = np.exp(e - e.max(axis=-1, keepdims=True))
+        return w / w.sum(axis=-1, keepdims=True)
+    keep = np.broadcast_to(keep, e.shape)
+    m = np.where(keep, e, -np.inf).max(axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    w = np.where(keep, np.exp(np.where(keep, e - m, 0.0)), 0.0)
+    total = w.sum(axis=-1, keepdims=True)
+    return w / np.where(total > 0.0, total, 1.0)
+
+
 def masked_softmax(e, mask):
     """Softmax of e (N, T) over T; where mask (T, N) is False the weight is exactly 0."""
-    if mask is None:
-        z = e - e.max(axis=1, keepdims=True)
-        w = np.exp(z)
-    else:
-        keep = mask.T
-        m = np.where(keep, e, -np.inf).max(axis=1, keepdims=True)
-        w = np.where(keep, np.exp(np.where(keep, e - m, 0.0)), 0.0)
-    return w / w.sum(axis=1, keepdims=True)
+    return softmax_where(e, None if mask is None else mask.T)
 
 
 def attention_forward(s, h, score="dot", params=None, mask=None):
@@ -116,7 +143,7 @@ def attention_forward(s, h, score="dot", params=None, mask=None):
 def attention_backward(dcontext, cache):
     """Backward of attention_forward: dcontext (N, He) -> ds (N, Hs), dh (T, N, He), dparams.
 
-    dparams has the keys of the score's params ({} for "dot" and "cosine").
+    dparams has the keys of the score's params ({} for "dot", "scaled_dot" and "cosine").
     """
     check_cache("cache", cache, AttentionCache, "attention_forward")
     score, s, h, params, _, alpha, aux = cache
@@ -126,7 +153,9 @@ def attention_backward(dcontext, cache):
     dalpha = np.einsum("nh,tnh->nt", dcontext, h)
     de = alpha * (dalpha - np.sum(alpha * dalpha, axis=1, keepdims=True))   # softmax; 0 where masked
     dparams = {}
-    if score == "dot":
+    if score in ("dot", "scaled_dot"):
+        if score == "scaled_dot":
+            de = de / np.sqrt(He)
         ds = np.einsum("nt,tnh->nh", de, h)
         dh = dh + de.T[:, :, None] * s[None]
     elif score == "general":
@@ -151,3 +180,83 @@ def attention_backward(dcontext, cache):
         ds = np.einsum("nt,tnh->nh", g, h) - (np.sum(g * dot, axis=1) / ns ** 2)[:, None] * s
         dh = dh + g.T[:, :, None] * s[None] - ((g * dot).T / nh ** 2)[:, :, None] * h
     return ds, dh, dparams
+
+
+SELF_PARAM_SPECS = {"W_q": ("Dk", "D"), "W_k": ("Dk", "D"), "W_v": ("Dv", "D")}
+
+
+class SelfAttentionCache(NamedTuple):
+    x: np.ndarray              # (T, N, D)
+    params: dict
+    q: np.ndarray              # (T, N, Dk)
+    k: np.ndarray              # (T, N, Dk)
+    v: np.ndarray              # (T, N, Dv)
+    attn: np.ndarray           # (N, T, T)
+
+
+def allowed_keys(T, mask=None, causal=False):
+    """Booleans (N or 1, T, T): entry [n, i, j] says whether query i may attend to key j."""
+    allowed = np.ones((1, T, T), dtype=bool)
+    if mask is not None:
+        allowed = allowed & mask.T[:, None, :]
+    if causal:
+        allowed = allowed & np.tri(T, dtype=bool)[None]
+    return allowed
+
+
+def _check_self_inputs(x, params, mask, causal):
+    dims, origin = {}, {}
+    x = as_float_array("x", x, ("T", "N", "D"), dims, origin)
+    if not isinstance(params, dict):
+        raise ValueError(f"params should be a dict with the keys W_q, W_k, W_v, but got {type(params).__name__}")
+    missing = sorted(set(SELF_PARAM_SPECS) - set(params))
+    extra = sorted(set(params) - set(SELF_PARAM_SPECS))
+    if missing or extra:
+        raise ValueError("params should have the keys W_q (Dk, D), W_k (Dk, D), W_v (Dv, D); "
+                         + "; ".join(([f"missing {missing}"] if missing else [])
+                                     + ([f"unexpected {extra}"] if extra else [])))
+    checked = {k: as_float_array(f"params['{k}']", params[k], v, dims, origin)
+               for k, v in SELF_PARAM_SPECS.items()}
+    if mask is not None:
+        mask = as_bool_array("mask", mask, ("T", "N"), dims, origin)
+    if not isinstance(causal, (bool, np.bool_)):
+        raise ValueError(f"causal should be True or False, but got {causal!r}")
+    return x, checked, mask
+
+
+def self_attention_forward(x, params, mask=None, causal=False):
+    """Scaled dot-product self-attention over x (T, N, D) -> out (T, N, Dv), attn (N, T, T), cache.
+
+    attn[n, i, j] is the weight of key j for query i (zero where mask[j, n] is False and,
+    with causal, where j > i; a query with no allowed key gets zero weights and out 0).
+    """
+    x, params, mask = _check_self_inputs(x, params, mask, causal)
+    q = x @ params["W_q"].T
+    k = x @ params["W_k"].T
+    v = x @ params["W_v"].T
+    scores = np.einsum("ind,jnd->nij", q, k) / np.sqrt(q.shape[-1])
+    keep = None if mask is None and not causal else allowed_keys(x.shape[0], mask, bool(causal))
+    attn = softmax_where(scores, keep)
+    out = np.einsum("nij,jnv->inv", attn, v)
+    return out, attn, SelfAttentionCache(x, params, q, k, v, attn)
+
+
+def self_attention_backward(dout, cache):
+    """Backward of self_attention_forward: dout (T, N, Dv) -> dx (T, N, D), dparams.
+
+    dparams = {"W_q": (Dk, D), "W_k": (Dk, D), "W_v": (Dv, D)}, summed over batch and time.
+    """
+    check_cache("cache", cache, SelfAttentionCache, "self_attention_forward")
+    x, params, q, k, v, attn = cache
+    dout = as_float_array("dout", dout, v.shape, {})
+    dv = np.einsum("nij,inv->jnv", attn, dout)
+    dattn = np.einsum("inv,jnv->nij", dout, v)
+    dscores = attn * (dattn - np.sum(attn * dattn, axis=-1, keepdims=True)) / np.sqrt(q.shape[-1])
+    dq = np.einsum("nij,jnd->ind", dscores, k)
+    dk = np.einsum("nij,ind->jnd", dscores, q)
+    D = x.shape[-1]
+    flat_x = x.reshape(-1, D)
+    dparams = {name: g.reshape(-1, g.shape[-1]).T @ flat_x
+               for name, g in (("W_q", dq), ("W_k", dk), ("W_v", dv))}
+    dx = dq @ params["W_q"] + dk @ params["W_k"] + dv @ params["W_v"]
+    return dx, dparams

@@ -5,17 +5,17 @@ import pytest
 from rnn_helpers import attention
 from rnn_helpers.gradcheck import numerical_gradient, rel_error
 
-SCORES = ("dot", "general", "additive", "cosine")
+SCORES = ("dot", "scaled_dot", "general", "additive", "cosine")
 
 
 def make_inputs(score, seed=0, T=5, N=3, Hs=4, He=4, A=6, masked=False):
     rng = np.random.default_rng(seed)
-    if score in ("dot", "cosine"):
+    if score in ("dot", "scaled_dot", "cosine"):
         He = Hs
     s = rng.normal(size=(N, Hs))
     h = rng.normal(size=(T, N, He))
     params = {
-        "dot": {}, "cosine": {},
+        "dot": {}, "scaled_dot": {}, "cosine": {},
         "general": {"W_a": 0.5 * rng.normal(size=(Hs, He))},
         "additive": {"W_s": rng.normal(size=(A, Hs)), "W_h": rng.normal(size=(A, He)),
                      "v": rng.normal(size=A)},
@@ -40,6 +40,8 @@ def independent_attention(s, h, score, params, mask):
             sv, hv = s[n], h[t, n]
             if score == "dot":
                 e[t] = sv @ hv
+            elif score == "scaled_dot":
+                e[t] = sv @ hv / np.sqrt(len(hv))
             elif score == "general":
                 e[t] = sv @ params["W_a"] @ hv
             elif score == "additive":
@@ -144,3 +146,146 @@ def test_errors():
         attention.attention_backward(context[:, :2], cache)
     with pytest.raises(ValueError, match="cache should be the cache returned by attention_forward"):
         attention.attention_backward(context, (1, 2))
+
+
+# ---------------------------------------------------------------- self-attention
+def make_self_inputs(seed=0, T=5, N=3, D=4, Dk=3, Dv=2, mask_kind=None):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(T, N, D))
+    # Weights of scale 0.5 keep the softmax away from saturation, where tiny weights
+    # would make the relative errors of a finite-difference check meaningless.
+    params = {"W_q": 0.5 * rng.normal(size=(Dk, D)), "W_k": 0.5 * rng.normal(size=(Dk, D)),
+              "W_v": rng.normal(size=(Dv, D))}
+    mask = None
+    if mask_kind == "padding":
+        mask = np.arange(T)[:, None] < np.array([T, 2, 1][:N] + [T] * max(0, N - 3))[None, :]
+    elif mask_kind == "holes":
+        mask = rng.random((T, N)) < 0.6
+        mask[0] = False                       # with causal, query 0 has no allowed key
+        mask[-1] = True
+    return x, params, mask
+
+
+def independent_self_attention(x, params, mask, causal):
+    """One example and one query at a time, column vectors, explicit loops."""
+    T, N, _ = x.shape
+    Dk, Dv = params["W_q"].shape[0], params["W_v"].shape[0]
+    out, attn = np.zeros((T, N, Dv)), np.zeros((N, T, T))
+    for n in range(N):
+        for i in range(T):
+            q = params["W_q"] @ x[i, n]
+            allowed = [j for j in range(T)
+                       if (mask is None or mask[j, n]) and (not causal or j <= i)]
+            if not allowed:
+                continue
+            e = np.array([q @ (params["W_k"] @ x[j, n]) / np.sqrt(Dk) for j in allowed])
+            w = np.exp(e - e.max())
+            w /= w.sum()
+            for wj, j in zip(w, allowed):
+                attn[n, i, j] = wj
+                out[i, n] += wj * (params["W_v"] @ x[j, n])
+    return out, attn
+
+
+SELF_CASES = [(None, False), (None, True), ("padding", False), ("padding", True),
+              ("holes", False), ("holes", True)]
+
+
+@pytest.mark.parametrize("mask_kind,causal", SELF_CASES)
+def test_self_attention_matches_independent_implementation(mask_kind, causal):
+    x, params, mask = make_self_inputs(seed=10, mask_kind=mask_kind)
+    out, attn, _ = attention.self_attention_forward(x, params, mask, causal)
+    exp_out, exp_attn = independent_self_attention(x, params, mask, causal)
+    assert out.shape == (5, 3, 2) and attn.shape == (3, 5, 5)
+    assert out.dtype == np.float64 and attn.dtype == np.float64
+    np.testing.assert_allclose(attn, exp_attn, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(out, exp_out, rtol=1e-10, atol=1e-13)
+    if mask is not None:
+        assert np.all(attn.transpose(0, 2, 1)[~mask.T] == 0.0), "padded keys must get weight 0"
+    if causal:
+        assert np.all(np.triu(attn, k=1) == 0.0), "future keys must get weight 0"
+
+
+def test_self_attention_fully_masked_queries_are_zero_not_nan():
+    x, params, mask = make_self_inputs(seed=11, mask_kind="holes")
+    mask[:, 1] = False                         # a sequence that is all padding
+    out, attn, cache = attention.self_attention_forward(x, params, mask, causal=True)
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(attn))
+    np.testing.assert_array_equal(attn[1], 0.0)
+    np.testing.assert_array_equal(out[:, 1], 0.0)
+    np.testing.assert_array_equal(attn[:, 0], 0.0)     # mask[0] is False: query 0 sees nothing
+    rows = attn.sum(axis=-1)
+    assert np.all((np.abs(rows - 1.0) < 1e-12) | (rows == 0.0))
+    dx, dparams = attention.self_attention_backward(np.ones_like(out), cache)
+    assert all(np.all(np.isfinite(g)) for g in (dx, *dparams.values()))
+
+
+@pytest.mark.parametrize("mask_kind,causal", SELF_CASES)
+def test_self_attention_gradients(mask_kind, causal):
+    x, params, mask = make_self_inputs(seed=12, mask_kind=mask_kind)
+    out, _, cache = attention.self_attention_forward(x, params, mask, causal)
+    dout = np.random.default_rng(13).normal(size=out.shape)
+    dx, dparams = attention.self_attention_backward(dout, cache)
+    assert set(dparams) == {"W_q", "W_k", "W_v"}
+
+    def f(_):
+        return attention.self_attention_forward(x, params, mask, causal)[0]
+
+    assert rel_error(dx, numerical_gradient(f, x, dout)) < 1e-6
+    for name in params:
+        assert dparams[name].shape == params[name].shape
+        assert rel_error(dparams[name], numerical_gradient(f, params[name], dout)) < 1e-6, name
+
+
+def test_self_attention_scale_is_sqrt_dk():
+    """Doubling Dk with duplicated rows doubles q.k; the 1/sqrt(Dk) keeps a factor sqrt(2)."""
+    x, params, _ = make_self_inputs(seed=14, Dk=3)
+    _, attn, _ = attention.self_attention_forward(x, params)
+    wide = {"W_q": np.vstack([params["W_q"]] * 2), "W_k": np.vstack([params["W_k"]] * 2),
+            "W_v": params["W_v"]}
+    scaled = {"W_q": np.sqrt(2.0) * params["W_q"], "W_k": params["W_k"], "W_v": params["W_v"]}
+    _, attn_wide, _ = attention.self_attention_forward(x, wide)
+    _, attn_scaled, _ = attention.self_attention_forward(x, scaled)
+    np.testing.assert_allclose(attn_wide, attn_scaled, rtol=1e-12)
+    assert not np.allclose(attn_wide, attn)
+
+
+def test_self_attention_is_stable_and_does_not_mutate():
+    x, params, mask = make_self_inputs(seed=15, mask_kind="padding")
+    copies = [a.copy() for a in (x, mask, *params.values())]
+    out, attn, cache = attention.self_attention_forward(1e3 * x, params, mask, True)
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(attn))
+    dout = np.ones_like(out)
+    attention.self_attention_backward(dout, cache)
+    for before, after in zip(copies, (x, mask, *params.values())):
+        np.testing.assert_array_equal(before, after)
+    np.testing.assert_array_equal(dout, 1.0)
+
+
+def test_self_attention_errors():
+    x, params, mask = make_self_inputs(seed=16)
+    with pytest.raises(ValueError, match="x should have 3 dimensions"):
+        attention.self_attention_forward(x[0], params)
+    with pytest.raises(ValueError, match="x should be a floating-point array"):
+        attention.self_attention_forward(x.astype(int), params)
+    with pytest.raises(ValueError, match=r"missing \['W_v'\]"):
+        attention.self_attention_forward(x, {k: params[k] for k in ("W_q", "W_k")})
+    with pytest.raises(ValueError, match=r"unexpected \['W_o'\]"):
+        attention.self_attention_forward(x, {**params, "W_o": params["W_v"]})
+    with pytest.raises(ValueError, match=r"params\['W_k'\] should have shape"):
+        attention.self_attention_forward(x, {**params, "W_k": params["W_k"][:2]})
+    with pytest.raises(ValueError, match=r"params\['W_q'\] should have shape"):
+        attention.self_attention_forward(x, {**params, "W_q": params["W_q"][:, :2]})
+    with pytest.raises(ValueError, match="mask should be a boolean"):
+        attention.self_attention_forward(x, params, np.ones(x.shape[:2]))
+    with pytest.raises(ValueError, match="mask should have shape"):
+        attention.self_attention_forward(x, params, np.ones((x.shape[0], 1), bool))
+    with pytest.raises(ValueError, match="causal should be True or False"):
+        attention.self_attention_forward(x, params, causal="yes")
+    with pytest.raises(ValueError, match="params should be a dict"):
+        attention.self_attention_forward(x, [params["W_q"]])
+    out, _, cache = attention.self_attention_forward(x, params)
+    with pytest.raises(ValueError, match="dout should have shape"):
+        attention.self_attention_backward(out[:, :, :1], cache)
+    with pytest.raises(ValueError, match="cache should be the cache returned by self_attention_forward"):
+        attention.self_attention_backward(out, (1, 2))

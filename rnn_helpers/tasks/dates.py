@@ -204,3 +204,28 @@ def exact_match(predictions, targets):
         raise ValueError("predictions and targets should be non-empty lists of the same length")
     return float(np.mean([p == t for p, t in zip(predictions, targets)]))
 
+
+
+def edit_distance(a, b):
+    """Levenshtein distance: the fewest insertions, deletions and substitutions from a to b."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def character_error_rate(predictions, targets):
+    """Edit distances summed over all pairs, divided by the total length of the targets.
+
+    0 is perfect; a wrong day costs 1 or 2 characters out of 10 where exact match counts
+    the whole date as wrong. It can exceed 1 when predictions are much longer than targets.
+    """
+    if len(predictions) != len(targets) or len(targets) == 0:
+        raise ValueError("predictions and targets should be non-empty lists of the same length")
+    total = sum(len(t) for t in targets)
+    if total == 0:
+        raise ValueError("targets should not all be empty strings")
+    return sum(edit_distance(p, t) for p, t in zip(predictions, targets)) / total

@@ -5,6 +5,11 @@ state is h_j = [forward state; backward state] (He = 2 H_enc values). Each seque
 reversed within its own length for the backward GRU, so padding never reaches a real
 state. The *summary* of the source is [last forward state; last backward state].
 
+With ``self_attention=True`` one layer of scaled dot-product self-attention (padding
+masked) runs over the encoder states, with a residual connection:
+h_j <- h_j + sum_k attn_jk W_v h_k, so every state can gather from the whole input in one
+step (the building block of the Transformer). The summary stays the GRUs' last states.
+
 Decoder: a GRU with state s_t (Hd values), started at s_0 = tanh(W_init summary + b_init).
 At step t it receives the previous output character y_{t-1} (the start token at t = 1)
 and a context vector c_t, and predicts y_t from [s_t; c_t]::
@@ -24,7 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..attention import PARAM_SPECS, attention_backward, attention_forward
+from ..attention import (PARAM_SPECS, attention_backward, attention_forward, self_attention_backward,
+                         self_attention_forward)
 from ..tasks.dates import encode_sources
 from ..gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
 from .initialisation import scaled_normal
@@ -37,6 +43,7 @@ class Seq2SeqCache(NamedTuple):
     lengths: np.ndarray
     reverse: np.ndarray        # (S, N) index of the length-wise reversal
     enc_caches: tuple          # gru caches of the forward (and backward) encoder
+    self_cache: object         # self-attention cache over the encoder states, or None
     summary: np.ndarray        # (N, He)
     s0: np.ndarray             # (N, Hd)
     step_caches: list          # per decoder step: (gru step cache, attention cache or None)
@@ -63,8 +70,9 @@ class Seq2Seq:
     """GRU encoder-decoder for token sequences.
 
     Seq2Seq(src_vocab_size, tgt_vocab_size, enc_hidden=32, dec_hidden=64, *,
-            attention="additive" | "dot" | "general" | "cosine" | None,
-            attention_size=32 (additive only), start_id=1, end_id=2, pad_id=0,
+            attention="additive" | "dot" | "scaled_dot" | "general" | "cosine" | None,
+            attention_size=32 (additive; also the query/key size Dk of self-attention),
+            self_attention=False, start_id=1, end_id=2, pad_id=0,
             bidirectional=True, rng=None (default seed 0), dtype=np.float64)
 
     ``forward(x)`` with x = (src, src_mask, dec_in) returns logits (L, N, K), a cache and
@@ -73,17 +81,18 @@ class Seq2Seq:
     """
 
     def __init__(self, src_vocab_size, tgt_vocab_size, enc_hidden=32, dec_hidden=64, *,
-                 attention="additive", attention_size=32, start_id=1, end_id=2, pad_id=0,
-                 bidirectional=True, rng=None, dtype=np.float64):
+                 attention="additive", attention_size=32, self_attention=False, start_id=1, end_id=2,
+                 pad_id=0, bidirectional=True, rng=None, dtype=np.float64):
         if attention is not None and attention not in PARAM_SPECS:
             raise ValueError(f"attention should be None or one of {sorted(PARAM_SPECS)}, but got {attention!r}")
         rng = np.random.default_rng(0) if rng is None else rng
         self.attention, self.bidirectional = attention, bidirectional
+        self.self_attention = bool(self_attention)
         self.start_id, self.end_id, self.pad_id = start_id, end_id, pad_id
         self.src_vocab_size, self.tgt_vocab_size = src_vocab_size, tgt_vocab_size
         H, Hd, K = enc_hidden, dec_hidden, tgt_vocab_size
         He = 2 * H if bidirectional else H
-        if attention in ("dot", "cosine") and Hd != He:
+        if attention in ("dot", "scaled_dot", "cosine") and Hd != He:
             raise ValueError(f"the {attention!r} score needs dec_hidden = {He} (the encoder state size), "
                              f"but got dec_hidden = {Hd}")
         self.enc_hidden, self.dec_hidden, self.enc_size = H, Hd, He
@@ -106,6 +115,10 @@ class Seq2Seq:
             p["att_W_s"] = scaled_normal((A, Hd), rng)
             p["att_W_h"] = scaled_normal((A, He), rng)
             p["att_v"] = scaled_normal((A,), rng, fan_in=A)
+        if self.self_attention:
+            p["self_W_q"] = scaled_normal((attention_size, He), rng)
+            p["self_W_k"] = scaled_normal((attention_size, He), rng)
+            p["self_W_v"] = scaled_normal((He, He), rng)
         p["out_V"] = scaled_normal((K, Hd + He), rng)
         p["out_c"] = np.zeros(K)
         self.params = {k: v.astype(dtype) for k, v in p.items()}
@@ -128,7 +141,8 @@ class Seq2Seq:
         return np.eye(size, dtype=self.params["out_V"].dtype)[ids]
 
     def encode(self, src, src_mask):
-        """Encoder states h (S, N, He), summary (N, He) and the encoder caches."""
+        """Encoder states h (S, N, He), summary (N, He), the GRU caches, lengths, reversal index
+        and the self-attention cache (None without self-attention)."""
         src, src_mask, lengths = self._check_source(src, src_mask)
         p, H = self.params, self.enc_hidden
         S, N = src.shape
@@ -137,17 +151,34 @@ class Seq2Seq:
         cols = np.arange(N)
         hs_f, cache_f = gru_forward(x, h0, p["enc_f_U"], p["enc_f_W"], p["enc_f_b"])
         rev = reverse_index(lengths, S)
-        if not self.bidirectional:
-            return hs_f, hs_f[lengths - 1, cols], (cache_f,), lengths, rev
-        hs_r, cache_r = gru_forward(np.take_along_axis(x, rev[..., None], axis=0), h0,
-                                    p["enc_r_U"], p["enc_r_W"], p["enc_r_b"])
-        hs_r = np.take_along_axis(hs_r, rev[..., None], axis=0)
-        h = np.concatenate([hs_f, hs_r], axis=-1)
-        summary = np.concatenate([hs_f[lengths - 1, cols], hs_r[0]], axis=-1)
-        return h, summary, (cache_f, cache_r), lengths, rev
+        if self.bidirectional:
+            hs_r, cache_r = gru_forward(np.take_along_axis(x, rev[..., None], axis=0), h0,
+                                        p["enc_r_U"], p["enc_r_W"], p["enc_r_b"])
+            hs_r = np.take_along_axis(hs_r, rev[..., None], axis=0)
+            h = np.concatenate([hs_f, hs_r], axis=-1)
+            summary = np.concatenate([hs_f[lengths - 1, cols], hs_r[0]], axis=-1)
+            caches = (cache_f, cache_r)
+        else:
+            h, summary, caches = hs_f, hs_f[lengths - 1, cols], (cache_f,)
+        self_cache = None
+        if self.self_attention:
+            out, _, self_cache = self_attention_forward(h, self._params_with_prefix("self_"), src_mask)
+            h = h + out
+        return h, summary, caches, lengths, rev, self_cache
+
+    def self_attention_weights(self, src, src_mask):
+        """The self-attention weights (N, S, S) over the encoder states (needs self_attention=True)."""
+        if not self.self_attention:
+            raise ValueError("self_attention_weights needs a model built with self_attention=True")
+        return self.encode(src, src_mask)[5].attn
 
     def _encode_backward(self, dh, dsummary, cache, grads):
         H = self.enc_hidden
+        if cache.self_cache is not None:
+            dx, dparams = self_attention_backward(dh, cache.self_cache)
+            dh = dh + dx
+            for k, g in dparams.items():
+                grads["self_" + k] = g
         N = dh.shape[1]
         cols = np.arange(N)
         dhs_f = dh[..., :H].copy()
@@ -164,8 +195,8 @@ class Seq2Seq:
         """s_0 = tanh(W_init summary + b_init), (N, Hd)."""
         return np.tanh(summary @ self.params["init_W"].T + self.params["init_b"])
 
-    def _attention_params(self):
-        return {k[4:]: v for k, v in self.params.items() if k.startswith("att_")}
+    def _params_with_prefix(self, prefix):
+        return {k[len(prefix):]: v for k, v in self.params.items() if k.startswith(prefix)}
 
     def decoder_step(self, prev, s, h, summary, src_mask):
         """One decoder step from previous tokens prev (N,) and state s (N, Hd).
@@ -176,7 +207,7 @@ class Seq2Seq:
         if self.attention is None:
             c, alpha, att_cache = summary, None, None
         else:
-            c, alpha, att_cache = attention_forward(s, h, self.attention, self._attention_params(), src_mask)
+            c, alpha, att_cache = attention_forward(s, h, self.attention, self._params_with_prefix("att_"), src_mask)
         x_t = np.concatenate([self._onehot(prev, self.tgt_vocab_size), c], axis=1)
         s_new, gru_cache = gru_step_forward(x_t, s, p["dec_U"], p["dec_W"], p["dec_b"])
         features = np.concatenate([s_new, c], axis=1)
@@ -186,7 +217,7 @@ class Seq2Seq:
     def forward(self, x):
         """Teacher-forced pass: x = (src, src_mask, dec_in) -> logits (L, N, K), cache, None."""
         src, src_mask, dec_in = x
-        h, summary, enc_caches, lengths, rev = self.encode(src, src_mask)
+        h, summary, enc_caches, lengths, rev, self_cache = self.encode(src, src_mask)
         dec_in = as_int_array("dec_in", dec_in, (None, src.shape[1]), {})
         s = s0 = self.initial_state(summary)
         logits, step_caches, features = [], [], []
@@ -195,7 +226,8 @@ class Seq2Seq:
             logits.append(logit)
             step_caches.append((gru_cache, att_cache))
             features.append(feat)
-        cache = Seq2SeqCache(src_mask, lengths, rev, enc_caches, summary, s0, step_caches, np.stack(features))
+        cache = Seq2SeqCache(src_mask, lengths, rev, enc_caches, self_cache, summary, s0, step_caches,
+                             np.stack(features))
         return np.stack(logits), cache, None
 
     def backward(self, dlogits, cache):
@@ -241,7 +273,7 @@ class Seq2Seq:
         weights alphas (L, N, S) (None without attention). Stops when every sequence has
         produced the end token, or after max_len steps.
         """
-        h, summary, _, _, _ = self.encode(src, src_mask)
+        h, summary = self.encode(src, src_mask)[:2]
         N = h.shape[1]
         s = self.initial_state(summary)
         prev = np.full(N, self.start_id)
@@ -266,7 +298,7 @@ class Seq2Seq:
         """
         src = np.asarray(src_ids, dtype=np.int64)[:, None]
         mask = np.ones(src.shape, dtype=bool)
-        h, summary, _, _, _ = self.encode(src, mask)
+        h, summary = self.encode(src, mask)[:2]
 
         def step_fn(prev, state):
             logits, s_new, _, _ = self.decoder_step(np.array([prev]), state, h, summary, mask)
@@ -303,18 +335,23 @@ def greedy_search(step_fn, state, start_id, end_id, max_len):
     return tokens, total
 
 
-def beam_search(step_fn, state, start_id, end_id, beam_width, max_len):
+def beam_search(step_fn, state, start_id, end_id, beam_width, max_len, length_penalty=0.0):
     """Beam search for one sequence: keep the beam_width best partial sequences.
 
     At each step every live hypothesis is extended by every token; the beam_width best
-    extensions (by total log-probability) are kept; those ending in end_id are finished
-    and leave the beam (it shrinks). The search stops when the beam is empty, after
-    max_len steps, or when the best finished hypothesis beats every live one (scores only
-    decrease). Returns (tokens, log_prob) of the best finished hypothesis (or of the best
-    live one if none finished).
+    extensions (by total log-probability; all live hypotheses have the same length) are
+    kept; those ending in end_id are finished and leave the beam (it shrinks). Finished
+    hypotheses are ranked by ``log_prob / len(tokens) ** length_penalty`` (0: the plain
+    total, which favours short outputs since every token adds a negative term; 1: the mean
+    log-probability per token). The search stops when the beam is empty or after max_len
+    steps; with length_penalty 0 also as soon as the best finished hypothesis beats every
+    live one (totals only decrease). Returns (tokens, log_prob) of the best finished
+    hypothesis, or of the best live one if none finished (then tokens[-1] != end_id).
     """
     if isinstance(beam_width, bool) or not isinstance(beam_width, (int, np.integer)) or beam_width < 1:
         raise ValueError(f"beam_width should be a positive integer, but got {beam_width!r}")
+    if not np.isfinite(length_penalty) or length_penalty < 0:
+        raise ValueError(f"length_penalty should be a non-negative number, but got {length_penalty!r}")
     beams = [(0.0, [], state)]
     finished = []
     for _ in range(max_len):
@@ -327,9 +364,9 @@ def beam_search(step_fn, state, start_id, end_id, beam_width, max_len):
         beams = []
         for cand in candidates[:beam_width]:
             (finished if cand[1][-1] == end_id else beams).append(cand)
-        if not beams or (finished and max(f[0] for f in finished) >= beams[0][0]):
+        if not beams or (length_penalty == 0 and finished and max(f[0] for f in finished) >= beams[0][0]):
             break
-    best = max(finished or beams, key=lambda c: c[0])
+    best = max(finished or beams, key=lambda c: c[0] / len(c[1]) ** length_penalty)
     return best[1], best[0]
 
 

@@ -102,3 +102,24 @@ def test_sample_pairs_restricts_formats_and_checks_arguments():
 
 def test_exact_match():
     assert dates.exact_match(["1979-05-03", "2000-01-01"], ["1979-05-03", "2000-01-02"]) == 0.5
+
+
+def test_edit_distance():
+    for a, b, d in [("", "", 0), ("abc", "", 3), ("", "ab", 2), ("1979-05-03", "1979-05-03", 0),
+                    ("1979-05-03", "1979-05-08", 1),        # one substitution
+                    ("1979-05-03", "1979-5-03", 1),         # one deletion
+                    ("kitten", "sitting", 3), ("ab", "ba", 2)]:
+        assert dates.edit_distance(a, b) == d, (a, b)
+        assert dates.edit_distance(b, a) == d, (b, a)
+
+
+def test_character_error_rate():
+    assert dates.character_error_rate(["1979-05-03"], ["1979-05-03"]) == 0.0
+    # one wrong digit in one of two dates: exact match 50 %, CER 1 / 20
+    assert dates.character_error_rate(["1979-05-03", "2001-12-30"], ["1979-05-03", "2001-12-31"]) == 1 / 20
+    assert dates.character_error_rate([""], ["1979-05-03"]) == 1.0
+    assert dates.character_error_rate(["1979-05-03" * 3], ["1979-05-03"]) == 2.0
+    with pytest.raises(ValueError, match="same length"):
+        dates.character_error_rate(["a"], ["a", "b"])
+    with pytest.raises(ValueError, match="empty strings"):
+        dates.character_error_rate(["a"], [""])

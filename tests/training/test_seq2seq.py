@@ -23,13 +23,16 @@ def tiny_batch(seed=0, S=5, N=3, L=4):
     return (src, mask, dec_in), y, y_mask
 
 
-@pytest.mark.parametrize("attention,bidirectional", [(None, True), ("additive", True), ("general", False),
-                                                     ("dot", True), ("cosine", False)])
-def test_loss_gradient_wrt_every_parameter(attention, bidirectional):
+@pytest.mark.parametrize("attention,bidirectional,self_attention", [
+    (None, True, False), ("additive", True, False), ("general", False, False), ("dot", True, False),
+    ("cosine", False, False), ("scaled_dot", True, False), ("additive", True, True), (None, False, True)])
+def test_loss_gradient_wrt_every_parameter(attention, bidirectional, self_attention):
     x, y, y_mask = tiny_batch()
     H = 3
     model = seq2seq.Seq2Seq(V, K, H, 2 * H if bidirectional else H, attention=attention,
-                            attention_size=4, bidirectional=bidirectional, rng=np.random.default_rng(1))
+                            attention_size=4, self_attention=self_attention, bidirectional=bidirectional,
+                            rng=np.random.default_rng(1))
+    assert any(k.startswith("self_") for k in model.params) == self_attention
 
     def loss(_):
         return softmax_cross_entropy(model.forward(x)[0], y, y_mask)[0]
@@ -118,6 +121,53 @@ def test_wide_beam_finds_the_most_likely_sequence():
                 best = max(best, sequence_log_prob(step_fn, state, list(body) + [2]))
         tokens, lp = seq2seq.beam_search(step_fn, state, 1, 2, K ** max_len, max_len)
         assert tokens[-1] == 2 and np.isclose(lp, best)
+
+
+def test_length_penalty_ranks_finished_hypotheses_by_mean_log_prob():
+    """The end token is likely at once (0.45), but a longer output is likely after token 3.
+
+    Plain totals prefer [end] (log 0.45 = -0.80 against log(0.55 * 0.9 * 0.9) = -0.81);
+    the mean log-probability per token prefers [3, 3, end] (-0.27 against -0.80).
+    """
+    K = 4
+    table = {0: {2: 0.45, 3: 0.55}, 1: {3: 0.9, 2: 0.1}, 2: {2: 0.9, 3: 0.1}}
+
+    def step_fn(prev, t):              # the state is the step number
+        p = np.full(K, 1e-12)
+        for k, pk in table.get(t, {2: 0.6, 3: 0.4}).items():
+            p[k] = pk
+        return np.log(p / p.sum()), t + 1
+
+    short, short_lp = seq2seq.beam_search(step_fn, 0, 1, 2, 2, 5)
+    assert short == [2] and np.isclose(short_lp, np.log(0.45))
+    long_, long_lp = seq2seq.beam_search(step_fn, 0, 1, 2, 2, 5, length_penalty=1.0)
+    assert long_ == [3, 3, 2] and np.isclose(long_lp, np.log(0.55 * 0.9 * 0.9))
+    assert seq2seq.beam_search(step_fn, 0, 1, 2, 2, 5, length_penalty=0.5)[0] == [3, 3, 2]
+    # within 2 steps only [end] and [3, end] finish, and [end] has the better mean
+    assert seq2seq.beam_search(step_fn, 0, 1, 2, 2, 2, length_penalty=1.0)[0] == [2]
+    with pytest.raises(ValueError, match="length_penalty"):
+        seq2seq.beam_search(step_fn, 0, 1, 2, 2, 5, length_penalty=-1.0)
+
+
+def test_length_penalty_zero_is_the_plain_search():
+    for seed in range(10):
+        step_fn, state = toy_step_model(seed)
+        assert (seq2seq.beam_search(step_fn, state, 1, 2, 3, 6)
+                == seq2seq.beam_search(step_fn, state, 1, 2, 3, 6, length_penalty=0.0))
+        tokens, lp = seq2seq.beam_search(step_fn, state, 1, 2, 3, 6, length_penalty=1.0)
+        assert np.isclose(lp, sequence_log_prob(step_fn, state, tokens))
+
+
+def test_self_attention_weights_ignore_padding():
+    x, _, _ = tiny_batch()
+    src, mask, _ = x
+    model = seq2seq.Seq2Seq(V, K, 3, 6, attention="additive", self_attention=True)
+    attn = model.self_attention_weights(src, mask)
+    assert attn.shape == (3, 5, 5)
+    np.testing.assert_allclose(attn.sum(axis=-1), 1.0)
+    assert np.all(attn.transpose(0, 2, 1)[~mask.T] == 0.0)
+    with pytest.raises(ValueError, match="self_attention=True"):
+        seq2seq.Seq2Seq(V, K, 3, 6).self_attention_weights(src, mask)
 
 
 def test_reverse_index_is_an_involution():
