@@ -159,7 +159,7 @@ def test_load_state_checks_names_and_shapes():
         torch_bridge.load_state(layer, {"weight_hh_l0": np.zeros((4, 3))})
 
 
-def test_notebook_09_runs_cleanly_without_torch(tmp_path, monkeypatch):
+def test_notebook_10_runs_cleanly_without_torch(tmp_path, monkeypatch):
     """CI has torch; this runs notebook 10 in a kernel where `import torch` fails."""
     from nbclient import NotebookClient
 
