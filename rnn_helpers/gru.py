@@ -7,8 +7,10 @@ Notation (column vectors in the maths, the same matrices in code)::
     n_t = tanh(U_n x_t + W_n (r_t * h_{t-1}) + b_n)       candidate state
     h_t = (1 - z_t) * h_{t-1} + z_t * n_t
 
-The reset gate is applied to h_{t-1} *before* the matmul with W_n (the form of the
-original paper; PyTorch applies it after the matmul and swaps the roles of z and 1 - z).
+The reset gate is applied to h_{t-1} *before* the matmul with W_n, as in Cho et al. (2014).
+The update gate weighs the candidate, as in Chung et al. (2014); Cho et al. and PyTorch put z
+on the old state instead (the same cell with z and 1 - z swapped), and PyTorch applies the
+reset gate after the matmul.
 
 Shapes: x_t (N, D), h (N, H). The three blocks are stacked in the order r, z, n:
 U (3H, D), W (3H, H), b (3H,), so ``U[:H]`` is U_r, ``U[H:2*H]`` is U_z and ``U[2*H:]``
