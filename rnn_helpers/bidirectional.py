@@ -1,11 +1,12 @@
 """The bidirectional RNN: one vanilla RNN reads the sequence forward in time, a second
 one reads it backward in time, and their hidden states are concatenated.
 
-Notation (column vectors in the maths, the same matrices in code)::
+Notation (column vectors in the maths, the same matrices in code; an arrow marks the
+direction, so that no symbol clashes with the forget gate's f or the reset gate's r)::
 
-    forward RNN:   h_t = tanh(U_f x_t + W_f h_{t-1} + b_f),   t = 0, 1, ..., T-1
-    backward RNN:  g_t = tanh(U_r x_t + W_r g_{t+1} + b_r),   t = T-1, ..., 1, 0
-    output:        hs[t] = [h_t ; g_t]                         (2H values)
+    forward RNN:   ->h_t = tanh(U_fwd x_t + W_fwd ->h_{t-1} + b_fwd),   t = 0, 1, ..., T-1
+    backward RNN:  <-h_t = tanh(U_rev x_t + W_rev <-h_{t+1} + b_rev),   t = T-1, ..., 1, 0
+    output:        hs[t] = [->h_t ; <-h_t]                                (2H values)
 
 Convention (the one PyTorch uses for ``bidirectional=True``):
 
@@ -33,22 +34,22 @@ class BiRNNCache(NamedTuple):
     reverse: RNNCache   # cache of the backward RNN over x[::-1]
 
 
-def birnn_forward(x, h0, U_f, W_f, b_f, U_r, W_r, b_r):
+def birnn_forward(x, h0, U_fwd, W_fwd, b_fwd, U_rev, W_rev, b_rev):
     """Bidirectional vanilla RNN over a sequence.
 
-    x (T, N, D), h0 (2, N, H); forward direction U_f (H, D), W_f (H, H), b_f (H,);
-    backward direction U_r, W_r, b_r with the same shapes.
+    x (T, N, D), h0 (2, N, H); forward direction U_fwd (H, D), W_fwd (H, H), b_fwd (H,);
+    backward direction U_rev, W_rev, b_rev with the same shapes.
     Returns hs (T, N, 2H) = [forward states, backward states] and a cache.
     """
     dims, origin = {}, {}
     x = as_float_array("x", x, ("T", "N", "D"), dims, origin)
     h0 = as_float_array("h0", h0, (2, "N", "H"), dims, origin)
     arrays = {}
-    for name, value, spec in (("U_f", U_f, ("H", "D")), ("W_f", W_f, ("H", "H")), ("b_f", b_f, ("H",)),
-                              ("U_r", U_r, ("H", "D")), ("W_r", W_r, ("H", "H")), ("b_r", b_r, ("H",))):
+    for name, value, spec in (("U_fwd", U_fwd, ("H", "D")), ("W_fwd", W_fwd, ("H", "H")), ("b_fwd", b_fwd, ("H",)),
+                              ("U_rev", U_rev, ("H", "D")), ("W_rev", W_rev, ("H", "H")), ("b_rev", b_rev, ("H",))):
         arrays[name] = as_float_array(name, value, spec, dims, origin)
-    hs_f, cache_f = rnn_forward(x, h0[0], arrays["U_f"], arrays["W_f"], arrays["b_f"])
-    hs_r, cache_r = rnn_forward(x[::-1], h0[1], arrays["U_r"], arrays["W_r"], arrays["b_r"])
+    hs_f, cache_f = rnn_forward(x, h0[0], arrays["U_fwd"], arrays["W_fwd"], arrays["b_fwd"])
+    hs_r, cache_r = rnn_forward(x[::-1], h0[1], arrays["U_rev"], arrays["W_rev"], arrays["b_rev"])
     hs = np.concatenate([hs_f, hs_r[::-1]], axis=-1)
     return hs, BiRNNCache(cache_f, cache_r)
 
@@ -57,15 +58,15 @@ def birnn_backward(dhs, cache):
     """Backward pass of ``birnn_forward``.
 
     dhs (T, N, 2H) is the upstream gradient on every output. Returns
-    dx (T, N, D), dh0 (2, N, H), dU_f, dW_f, db_f, dU_r, dW_r, db_r.
+    dx (T, N, D), dh0 (2, N, H), dU_fwd, dW_fwd, db_fwd, dU_rev, dW_rev, db_rev.
     """
     check_cache("cache", cache, BiRNNCache, "birnn_forward")
     T, N, H = cache.forward.hs.shape
     dhs = as_float_array("dhs", dhs, (T, N, 2 * H), {})
-    dx_f, dh0_f, dU_f, dW_f, db_f = rnn_backward(dhs[..., :H], cache.forward)
+    dx_f, dh0_f, dU_fwd, dW_fwd, db_fwd = rnn_backward(dhs[..., :H], cache.forward)
     # The backward RNN saw the sequence reversed: reverse its upstream gradient the same
     # way, and reverse the gradient it returns on its inputs back to the original order.
-    dx_r, dh0_r, dU_r, dW_r, db_r = rnn_backward(dhs[::-1, :, H:], cache.reverse)
+    dx_r, dh0_r, dU_rev, dW_rev, db_rev = rnn_backward(dhs[::-1, :, H:], cache.reverse)
     dx = dx_f + dx_r[::-1]
     dh0 = np.stack([dh0_f, dh0_r])
-    return dx, dh0, dU_f, dW_f, db_f, dU_r, dW_r, db_r
+    return dx, dh0, dU_fwd, dW_fwd, db_fwd, dU_rev, dW_rev, db_rev

@@ -9,7 +9,7 @@ through the layers above them.
 Parameters are a list with one tuple per layer:
 
 * unidirectional: ``(U, W, b)`` with U (H, D) for layer 0 and (H, H) above it;
-* bidirectional: ``(U_f, W_f, b_f, U_r, W_r, b_r)`` with U (H, D) for layer 0 and (H, 2H)
+* bidirectional: ``(U_fwd, W_fwd, b_fwd, U_rev, W_rev, b_rev)`` with U (H, D) for layer 0 and (H, 2H)
   above it.
 
 ``StackedRNNModel`` puts a linear read-out on top, for tagging (an output at every
@@ -28,7 +28,7 @@ from .rnn import rnn_backward, rnn_forward
 from .validation import as_float_array, check_cache
 
 _NAMES = ("U", "W", "b")
-_BI_NAMES = ("U_f", "W_f", "b_f", "U_r", "W_r", "b_r")
+_BI_NAMES = ("U_fwd", "W_fwd", "b_fwd", "U_rev", "W_rev", "b_rev")
 
 
 class StackedRNNCache(NamedTuple):
@@ -86,7 +86,7 @@ def stacked_rnn_backward(dhs, cache):
 
     dhs is the upstream gradient on the top layer's states, shaped like them. Returns
     dx (T, N, D), dh0 (shaped like h0) and a list with one gradient tuple per layer, in
-    the order of ``layers`` (dU, dW, db) or (dU_f, dW_f, db_f, dU_r, dW_r, db_r).
+    the order of ``layers`` (dU, dW, db) or (dU_fwd, dW_fwd, db_fwd, dU_rev, dW_rev, db_rev).
     """
     check_cache("cache", cache, StackedRNNCache, "stacked_rnn_forward")
     top = cache.layers[-1]
@@ -121,7 +121,7 @@ class StackedRNNModel:
     backward state at t = 0, both of which have read the whole sequence.
 
     Parameters (dict): per layer l, "U_l{l}", "W_l{l}", "b_l{l}" (unidirectional) or
-    "U_f_l{l}", "W_f_l{l}", "b_f_l{l}", "U_r_l{l}", "W_r_l{l}", "b_r_l{l}" (bidirectional),
+    "U_fwd_l{l}", "W_fwd_l{l}", "b_fwd_l{l}", "U_rev_l{l}", "W_rev_l{l}", "b_rev_l{l}" (bidirectional),
     shapes as in ``stacked_rnn_forward``; read-out V (K, dirs*H), c (K,).
     """
 
@@ -156,7 +156,7 @@ class StackedRNNModel:
         self.params = {name: value.astype(self.dtype) for name, value in params.items()}
 
     def _direction_suffixes(self):
-        return ("_f", "_r") if self.bidirectional else ("",)
+        return ("_fwd", "_rev") if self.bidirectional else ("",)
 
     def _layer_names(self, l):
         return [f"{p}{suffix}_l{l}" for suffix in self._direction_suffixes() for p in "UWb"]

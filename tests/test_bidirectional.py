@@ -5,7 +5,7 @@ import pytest
 from rnn_helpers import bidirectional
 from rnn_helpers.gradcheck import numerical_gradient, rel_error
 
-PARAM_NAMES = ("U_f", "W_f", "b_f", "U_r", "W_r", "b_r")
+PARAM_NAMES = ("U_fwd", "W_fwd", "b_fwd", "U_rev", "W_rev", "b_rev")
 
 
 def make_inputs(seed=0, T=5, N=3, D=4, H=6):
@@ -19,7 +19,7 @@ def make_inputs(seed=0, T=5, N=3, D=4, H=6):
     return x, h0, params
 
 
-def directions_by_hand(x, h0, U_f, W_f, b_f, U_r, W_r, b_r):
+def directions_by_hand(x, h0, U_fwd, W_fwd, b_fwd, U_rev, W_rev, b_rev):
     """Independent implementation: one sample at a time, column vectors, explicit loops."""
     T, N, _ = x.shape
     H = h0.shape[2]
@@ -28,11 +28,11 @@ def directions_by_hand(x, h0, U_f, W_f, b_f, U_r, W_r, b_r):
     for i in range(N):
         h = h0[0, i]
         for t in range(T):
-            h = np.tanh(U_f @ x[t, i] + W_f @ h + b_f)
+            h = np.tanh(U_fwd @ x[t, i] + W_fwd @ h + b_fwd)
             forward[t, i] = h
         g = h0[1, i]
         for t in range(T - 1, -1, -1):
-            g = np.tanh(U_r @ x[t, i] + W_r @ g + b_r)
+            g = np.tanh(U_rev @ x[t, i] + W_rev @ g + b_rev)
             backward[t, i] = g
     return forward, backward
 
@@ -96,9 +96,9 @@ def test_gradient_reaches_only_the_direction_it_was_sent_to():
     hs, cache = bidirectional.birnn_forward(x, h0, *params)
     dhs = np.zeros_like(hs)
     dhs[..., :6] = 1.0                     # only the forward half feeds the loss
-    _, dh0, dU_f, dW_f, db_f, dU_r, dW_r, db_r = bidirectional.birnn_backward(dhs, cache)
-    assert np.abs(dU_f).sum() > 0 and np.abs(db_f).sum() > 0 and np.abs(dh0[0]).sum() > 0
-    assert not dU_r.any() and not dW_r.any() and not db_r.any() and not dh0[1].any()
+    _, dh0, dU_fwd, dW_fwd, db_fwd, dU_rev, dW_rev, db_rev = bidirectional.birnn_backward(dhs, cache)
+    assert np.abs(dU_fwd).sum() > 0 and np.abs(db_fwd).sum() > 0 and np.abs(dh0[0]).sum() > 0
+    assert not dU_rev.any() and not dW_rev.any() and not db_rev.any() and not dh0[1].any()
 
 
 def test_inputs_are_not_modified():
@@ -132,12 +132,12 @@ def test_h0_needs_one_state_per_direction():
 def test_mismatched_direction_parameters_are_named():
     x, h0, params = make_inputs()
     bad = list(params)
-    bad[3] = params[3][:, :2]                      # U_r with the wrong input size
-    with pytest.raises(ValueError, match="U_r"):
+    bad[3] = params[3][:, :2]                      # U_rev with the wrong input size
+    with pytest.raises(ValueError, match="U_rev"):
         bidirectional.birnn_forward(x, h0, *bad)
     bad = list(params)
-    bad[4] = np.zeros((5, 5))                      # W_r with another hidden size
-    with pytest.raises(ValueError, match="W_r"):
+    bad[4] = np.zeros((5, 5))                      # W_rev with another hidden size
+    with pytest.raises(ValueError, match="W_rev"):
         bidirectional.birnn_forward(x, h0, *bad)
     with pytest.raises(ValueError, match="x should be a floating-point"):
         bidirectional.birnn_forward(x.astype(int), h0, *params)

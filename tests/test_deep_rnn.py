@@ -52,9 +52,9 @@ def test_bidirectional_stack_feeds_concatenated_states_into_the_next_layer():
     x, h0, layers = make_stack(2, L=2, bidirectional=True)
     hs, _ = deep_rnn.stacked_rnn_forward(x, h0, layers, bidirectional=True)
     inputs = x
-    for l, (U_f, W_f, b_f, U_r, W_r, b_r) in enumerate(layers):
-        inputs = np.concatenate([rnn_by_hand(inputs, h0[2 * l], U_f, W_f, b_f),
-                                 rnn_by_hand(inputs, h0[2 * l + 1], U_r, W_r, b_r, reverse=True)], axis=-1)
+    for l, (U_fwd, W_fwd, b_fwd, U_rev, W_rev, b_rev) in enumerate(layers):
+        inputs = np.concatenate([rnn_by_hand(inputs, h0[2 * l], U_fwd, W_fwd, b_fwd),
+                                 rnn_by_hand(inputs, h0[2 * l + 1], U_rev, W_rev, b_rev, reverse=True)], axis=-1)
     assert hs.shape == (4, 3, 10)
     np.testing.assert_allclose(hs, inputs, rtol=1e-12, atol=1e-12)
 
@@ -92,7 +92,7 @@ def test_stack_input_checks_name_the_layer():
     bad[1] = (layers[1][0][:, :2],) + layers[1][1:]
     with pytest.raises(ValueError, match=r"layers\[1\] U"):
         deep_rnn.stacked_rnn_forward(x, h0, bad)
-    with pytest.raises(ValueError, match=r"layers\[0\] should be a tuple \(U_f, W_f, b_f, U_r, W_r, b_r\)"):
+    with pytest.raises(ValueError, match=r"layers\[0\] should be a tuple \(U_fwd, W_fwd, b_fwd, U_rev, W_rev, b_rev\)"):
         deep_rnn.stacked_rnn_forward(x, np.concatenate([h0, h0]), layers, bidirectional=True)
     with pytest.raises(ValueError, match="layers should be a non-empty list"):
         deep_rnn.stacked_rnn_forward(x, h0[:0], [])
@@ -155,8 +155,8 @@ def test_model_outputs_are_a_readout_of_the_stack():
 
 def test_model_parameter_names_shapes_and_count():
     model = deep_rnn.StackedRNNModel(5, 16, 2, num_layers=2, bidirectional=True)
-    assert model.params["U_f_l0"].shape == (16, 5)
-    assert model.params["U_r_l1"].shape == (16, 32)
+    assert model.params["U_fwd_l0"].shape == (16, 5)
+    assert model.params["U_rev_l1"].shape == (16, 32)
     assert model.params["V"].shape == (2, 32)
     one_layer = 2 * (16 * 5 + 16 * 16 + 16)
     second = 2 * (16 * 32 + 16 * 16 + 16)
@@ -199,7 +199,7 @@ def test_unidirectional_model_carries_its_state_across_chunks():
 
 def test_orthogonal_initialisation_of_the_recurrent_matrices():
     model = deep_rnn.StackedRNNModel(3, 6, 2, num_layers=2, bidirectional=True, init="orthogonal")
-    for name in ("W_f_l0", "W_r_l0", "W_f_l1", "W_r_l1"):
+    for name in ("W_fwd_l0", "W_rev_l0", "W_fwd_l1", "W_rev_l1"):
         W = model.params[name]
         np.testing.assert_allclose(W @ W.T, np.eye(6), atol=1e-12)
     with pytest.raises(ValueError, match="init should be"):

@@ -13,8 +13,10 @@ The leaky RNN puts the vanilla recurrence inside the average::
 
     g_t = tanh(x_t @ U.T + h_{t-1} @ W.T + b),   h_t = alpha * h_{t-1} + (1 - alpha) * g_t
 
-so that dh_t/dh_{t-1} = alpha * I + (1 - alpha) * diag(1 - g_t^2) W: even when the second
-term is small, a gradient keeps at least the factor alpha per step.
+so that dh_t/dh_{t-1} = alpha * I + (1 - alpha) * diag(1 - g_t^2) W. As the tanh path fades
+(1 - g_t^2 -> 0, or a small W) the Jacobian tends to alpha * I and the gradient decays like
+alpha^k: alpha sets the decay time. The two terms add as matrices and can interfere, so
+alpha^k is no floor (alpha = 0.8, W = -4 I and g_t = 0 give the Jacobian 0).
 Shapes: x (T, N, D), h0 (N, H), U (H, D), W (H, H), b (H,), alpha () or (H,), hs (T, N, H).
 """
 from typing import NamedTuple
