@@ -132,6 +132,7 @@ class GradingRun:
         self._scratch = pathlib.Path(tempfile.mkdtemp(prefix="rnn-course-grading-"))
         self._executor = None
         self._replay_config = None
+        self._warned = set()  # workers that graded without the sandbox
 
     def say(self, text):
         print(text, file=self.out, flush=True)
@@ -366,6 +367,9 @@ class GradingRun:
         if outside:
             self.problem(student, assignment, f"not graded, the failure is outside the student's code: {outside}")
             return "NOT graded (the grading environment failed, see the report below)"
+        if result["isolation"].startswith("OFF") and result["worker"] not in self._warned:
+            self._warned.add(result["worker"])
+            self.say(f"  ! ISOLATION IS OFF on worker {result['worker']}: {result['isolation']}")
         self.record(result)
         self.timings.append(result["seconds"])
         return f"graded ({result['seconds']:.1f} s on {result['worker']})"

@@ -20,6 +20,8 @@ import socket
 import tempfile
 import time
 
+from . import sandbox
+
 #: Files of a submission folder larger than this are not shipped to a worker.
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -79,7 +81,9 @@ def grade_submission(task):
         result = capture_log(app)
         graded = course / "autograded" / student / assignment
         files = folder_files(graded) if graded.is_dir() else {}
+    available, how = sandbox.availability()
     return {"assignment": assignment, "student": student, "success": bool(result["success"]),
+            "isolation": f"sandbox ({how})" if available and task["isolation"] != "none" else f"OFF ({how})",
             "log": result.get("log", ""), "error": result.get("error", ""), "files": files,
             "seconds": time.perf_counter() - start, "worker": f"{socket.gethostname()}:{os.getpid()}"}
 
