@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 
 import nbformat
@@ -285,7 +286,9 @@ class GradingRun:
         coursedir.assignment_id, coursedir.student_id = result["assignment"], result["student"]
         app = Autograde(coursedir=coursedir, config=self._replay_config)
         app.force, app.create_student = True, True
-        saved = capture_log(app)
+        with warnings.catch_warnings():  # SQLAlchemy's notes on nbgrader's own session use
+            warnings.filterwarnings("ignore", message="Object of type <Submitted")
+            saved = capture_log(app)
         if not saved["success"]:
             raise RuntimeError(failure_reason(saved.get("error", "") or saved.get("log", "")))
 
