@@ -37,16 +37,25 @@ c.ClearOutput.enabled = True
 
 # Grading survives hostile submissions: a kernel that dies or hangs ends that notebook's
 # run (later cells score zero) instead of the grading of the class. Feedback never shows
-# hidden tests or their source lines. See rnn_helpers/autograding.py.
+# hidden tests or their source lines. See rnn_helpers/instructor/autograding.py.
+#
+# Every grading path (grade_class, `nbgrader autograde`, the formgrader's Autograde button)
+# runs student code in the bubblewrap sandbox (rnn_helpers/instructor/sandbox.py). Where
+# bwrap is missing, "auto" grades without it and every notebook's log says loudly
+# "ISOLATION IS OFF"; "sandbox" refuses to grade there instead.
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,  # noqa: E402
                                     DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
-                                    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+                                    OverwriteKernelspec, SaveAutoGrades)
 
-from rnn_helpers.instructor.autograding import DropDuplicateGradeIds, HideHiddenTests, ResilientExecute  # noqa: E402
+from rnn_helpers.instructor.autograding import (DropDuplicateGradeIds, HideHiddenTests,  # noqa: E402
+                                                OverwriteGivenCells, ResilientExecute)
+from rnn_helpers.instructor.release import grading_is_starting, register_missing  # noqa: E402
+
+c.ResilientExecute.isolation = "auto"
 
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, DropDuplicateGradeIds, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+    ClearOutput, DropDuplicateGradeIds, DeduplicateIds, OverwriteKernelspec, OverwriteGivenCells,
     CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
@@ -54,3 +63,8 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties, CheckCellMetadata,
 ]
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# `nbgrader autograde` and the formgrader need every assignment in the gradebook: on a fresh
+# clone (no gradebook.db yet) or after adding an assignment, record the missing ones first.
+if grading_is_starting():
+    register_missing(c.CourseDirectory.root)

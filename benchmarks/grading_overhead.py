@@ -9,7 +9,6 @@ NBGRADER_EXECUTION (the same shortened run the autograder makes), with their rat
 import argparse
 import io
 import pathlib
-import re
 import sys
 import tempfile
 import time
@@ -37,12 +36,12 @@ def main():
         finally:
             run.close()
         total = time.perf_counter() - start
-    per_submission = [float(t) for t in re.findall(r"\] \S+: graded \((\d+\.\d+) s\)", log.getvalue())]
+    per_submission = run.timings
     plain = execute_seconds(ROOT / "solutions" / args.assignment / f"{args.assignment}.ipynb", grading=True)
     mean = sum(per_submission) / len(per_submission)
     print(run.isolation_note)
     print(f"demo class ({args.assignment}, 5 students, whole path): {total:.1f} s")
-    print(f"autograde per graded submission: {mean:.1f} s (n={len(per_submission)})")
+    print(f"autograde per graded submission (on a worker): {mean:.1f} s (n={len(per_submission)})")
     print(f"plain execution of the same notebook (NBGRADER_EXECUTION set): {plain:.1f} s")
     print(f"grading overhead ratio: {mean / plain:.2f}")
 

@@ -1,7 +1,9 @@
 """The instructor's side: generating student versions and grading a class.
 
-``release`` makes ``notebooks/`` from ``solutions/``; ``grade_class`` imports, autogrades,
-writes feedback and exports grades; ``autograding`` and ``integrity`` are the nbgrader
+``release`` makes ``notebooks/`` from ``solutions/`` (and registers assignments in the
+gradebook before nbgrader grades); ``grade_class`` checks the grader, imports, autogrades,
+writes feedback and exports grades; ``workers`` executes submissions in worker processes
+or on a Dask cluster for it; ``autograding`` and ``integrity`` are the nbgrader
 extensions that survive hostile submissions; ``sandbox`` isolates a submission's kernel;
 ``demo_class`` runs the whole path on a simulated class.
 """

@@ -1,7 +1,9 @@
-"""Grade a whole class in one command: import, autograde, feedback, export.
+"""Grade a whole class in one command: check, import, autograde, feedback, export.
 
     python -m rnn_helpers.instructor.grade_class                      # the course in the current folder
     python -m rnn_helpers.instructor.grade_class --course DIR --assignment 01_sequences --zips exports/
+    python -m rnn_helpers.instructor.grade_class --workers 8                 # 8 submissions at once
+    python -m rnn_helpers.instructor.grade_class --scheduler tcp://host:8786 # on a Dask cluster
 
 Steps, for every assignment (default: all of ``solutions/``):
 
@@ -9,14 +11,18 @@ Steps, for every assignment (default: all of ``solutions/``):
 2. import the zip files a learning-management system exports, if ``--zips`` is given:
    ``ZIPS/<student>.zip`` holding ``<assignment>.ipynb`` (at any depth) becomes
    ``submitted/<student>/<assignment>/<assignment>.ipynb``; submissions already in
-   ``submitted/`` are graded as well;
-3. autograde every submission, one student at a time, in a sandboxed kernel where
-   bubblewrap is available (``rnn_helpers.instructor.sandbox``), showing progress and going on past
-   any submission that cannot be graded;
-4. generate the feedback (hidden tests stripped) and export the grades to ``grades.csv``;
-5. print the grade table and the list of submissions that could not be graded.
+   ``submitted/`` are graded as well; what cannot be graded is set aside with the reason;
+3. check the grader: the instructor's solution is graded first, the same way, and must earn
+   every autograded point, else nothing is graded and the report says what failed;
+4. autograde the submissions, ``--workers`` at once (``rnn_helpers.instructor.workers``;
+   default: one per core) or on a Dask cluster, each in the sandboxed kernel; this process
+   alone writes the gradebook, and shows progress with the time left;
+5. generate the feedback (hidden tests stripped) and export the grades to ``grades.csv``
+   (a submission that could not be graded has an empty score there, not a zero);
+6. print the grade table and the list of submissions that need a look.
 """
 import argparse
+import csv
 import os
 import pathlib
 import re
@@ -25,37 +31,94 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 
 import nbformat
 
-from . import sandbox
+from . import sandbox, workers
 from .release import nbgrader_env
 
 #: A zip member larger than this is not a notebook a student wrote.
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+#: The student id under which the instructor's solution is graded in the self-check.
+CHECK_STUDENT = "instructor-solution-check"
+
+
+class GraderCheckFailed(RuntimeError):
+    """The instructor's solution did not earn full marks: the grading environment is broken."""
 
 
 def failure_reason(stderr):
     """The exception line of a failed nbgrader run (e.g. ``NotJSONError: ...``), else its last line."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and "see the the above traceback" not in line and "see the above traceback" not in line]
     exceptions = [line for line in lines if re.match(r"[\w.]*(Error|Exception)\b[^:]*:", line)]
     reason = (exceptions or lines or ["unknown error"])[-1]
     return reason if len(reason) <= 200 else reason[:197] + "..."
 
 
-class GradingRun:
-    """Grading of one class: holds the course folder, the isolation mode and the problems."""
+def _is_answer(cell):
+    return cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution", False)
 
-    def __init__(self, course, isolation="auto", submission_timeout=1800, cell_timeout=None, out=sys.stdout):
+
+def setup_failure(executed, source):
+    """The error of a cell the instructor wrote that runs before the first answer, else None.
+
+    Such a cell (imports, data, helpers) fails for a reason outside the student's code: the
+    grading environment. ``executed`` is the autograded notebook, ``source`` the instructor's.
+    """
+    given = set()
+    for cell in source.cells:
+        if _is_answer(cell):
+            break
+        if cell.cell_type == "code":
+            given.add(cell.source)
+    for index, cell in enumerate(executed.cells):
+        if _is_answer(cell):
+            return None
+        if cell.cell_type != "code" or cell.source not in given:
+            continue
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                return f"cell {index} ({cell.source.splitlines()[0][:60] if cell.source else ''}...) " \
+                       f"failed with {output.ename}: {output.evalue}"
+    return None
+
+
+def autograded_scores(nb):
+    """{grade_id: (score, max_score)} of the autograded test cells of an executed notebook."""
+    from nbgrader import utils
+
+    scores = {}
+    for cell in nb.cells:
+        grading = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and grading.get("grade") and not grading.get("solution"):
+            scores[grading["grade_id"]] = utils.determine_grade(cell)
+    return scores
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+class GradingRun:
+    """Grading of one class: the course folder, the isolation mode, the executor, the problems."""
+
+    def __init__(self, course, isolation="auto", submission_timeout=1800, cell_timeout=None, out=sys.stdout,
+                 workers=None, scheduler=None):
         self.course = pathlib.Path(course).resolve()
         if not (self.course / "nbgrader_config.py").is_file() or not (self.course / "solutions").is_dir():
             raise ValueError(f"course should be a folder with nbgrader_config.py and solutions/, but got {self.course}")
         if isolation not in ("auto", "sandbox", "none"):
             raise ValueError(f"isolation should be 'auto', 'sandbox' or 'none', but got {isolation!r}")
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers should be a whole number of at least 1, but got {workers!r}")
         available, how = sandbox.availability()
         if isolation == "sandbox" and not available:
             raise RuntimeError(f"isolation='sandbox' was asked for, but {how}")
+        self.isolation = isolation
         self.sandboxed = available and isolation != "none"
         self.isolation_note = (f"isolation: each submission runs in a sandbox ({how})" if self.sandboxed else
                                "isolation: OFF — student code runs with your rights and could read "
@@ -63,102 +126,311 @@ class GradingRun:
         self.submission_timeout = submission_timeout
         self.cell_timeout = cell_timeout
         self.out = out
+        self.workers = workers or os.cpu_count() or 1
+        self.scheduler = scheduler
         self.problems = []  # (student, assignment, what went wrong)
-        self._jupyter_dir = tempfile.mkdtemp(prefix="rnn-course-kernels-")
-        sandbox.install_kernelspec(self._jupyter_dir)
+        self.timings = []  # seconds a worker spent on each graded submission
+        self._scratch = pathlib.Path(tempfile.mkdtemp(prefix="rnn-course-grading-"))
+        self._executor = None
+        self._replay_config = None
+        self._warned = set()  # workers that graded without the sandbox
 
     def say(self, text):
         print(text, file=self.out, flush=True)
 
     def nbgrader(self, *args, timeout=None):
-        env = nbgrader_env()
-        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [self._jupyter_dir, env.get("JUPYTER_PATH")]))
         command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={self.course}"]
-        if args[0] == "autograde":
-            if self.sandboxed:
-                command.append(f"--Execute.kernel_name={sandbox.KERNEL_NAME}")
-            if self.cell_timeout is not None:
-                command.append(f"--Execute.timeout={self.cell_timeout}")
-        return subprocess.run(command, cwd=self.course, env=env, capture_output=True, text=True,
+        return subprocess.run(command, cwd=self.course, env=nbgrader_env(), capture_output=True, text=True,
                               timeout=timeout)
 
     def assignments(self):
         return sorted(p.name for p in (self.course / "solutions").iterdir() if p.is_dir())
 
+    def problem(self, student, assignment, what):
+        self.problems.append((student, assignment, what))
+
+    # -- what there is to grade -------------------------------------------------------------
+
     def students(self, assignment):
+        """Students whose submitted/<student>/<assignment>/ holds a readable <assignment>.ipynb."""
         root = self.course / "submitted"
         if not root.is_dir():
             return []
-        return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir())
+        found = []
+        for folder in sorted(p for p in root.glob(f"*/{assignment}") if p.is_dir()):
+            student, notebook = folder.parent.name, folder / f"{assignment}.ipynb"
+            if not notebook.is_file():
+                others = sorted(p.name for p in folder.glob("*.ipynb"))
+                self.problem(student, assignment, f"{folder.relative_to(self.course)} holds no {notebook.name}"
+                             + (f" (found: {', '.join(others)}; rename it if it is this assignment)" if others else ""))
+                continue
+            try:
+                nbformat.read(str(notebook), as_version=4)
+            except Exception as error:  # a corrupt upload is reported, never graded as zero
+                self.problem(student, assignment, f"{notebook.name} is not a readable notebook: "
+                             f"{type(error).__name__}: {str(error).splitlines()[0][:150]}")
+                continue
+            found.append(student)
+        return found
+
+    def unknown_submissions(self):
+        """Report folders in submitted/<student>/ that are not assignments of the course."""
+        known = set(self.assignments())
+        root = self.course / "submitted"
+        for folder in sorted(root.glob("*/*")) if root.is_dir() else []:
+            if folder.is_dir() and folder.name not in known:
+                self.problem(folder.parent.name, folder.name,
+                             f"submitted for an unknown assignment (solutions/ has {', '.join(sorted(known))})")
 
     def import_zips(self, zips, assignments):
         """Copy the notebooks of every ``<student>.zip`` in ``zips`` into submitted/."""
-        for archive in sorted(pathlib.Path(zips).glob("*.zip")):
+        archives = sorted(pathlib.Path(zips).glob("*.zip"))
+        by_student = {}
+        for archive in archives:
+            by_student.setdefault(archive.stem.casefold(), []).append(archive.name)
+        for archive in archives:
             student = archive.stem
+            same = by_student[student.casefold()]
+            if len(same) > 1:
+                self.problem(student, "-", f"two submissions of one student ({', '.join(same)}): none imported, "
+                                           "keep the one to grade")
+                self.say(f"  ! {archive.name}: not imported (the same student as {', '.join(same)})")
+                continue
             try:
-                with zipfile.ZipFile(archive) as zf:
-                    members = {pathlib.PurePosixPath(info.filename).name: info for info in zf.infolist()
-                               if not info.is_dir()}
-                    found = False
-                    for assignment in assignments:
-                        info = members.get(f"{assignment}.ipynb")
-                        if info is None:
-                            continue
-                        if info.file_size > MAX_NOTEBOOK_BYTES:
-                            raise ValueError(f"{info.filename} is {info.file_size} bytes")
-                        nb = nbformat.reads(zf.read(info).decode("utf-8"), as_version=4)
-                        folder = self.course / "submitted" / student / assignment
-                        folder.mkdir(parents=True, exist_ok=True)
-                        nbformat.write(nb, str(folder / f"{assignment}.ipynb"))
-                        found = True
-                    if not found:
-                        raise ValueError("it holds no notebook of these assignments")
+                self._import_zip(archive, student, assignments)
             except Exception as error:  # a broken upload must not stop the class
-                self.problems.append((student, "-", f"could not import {archive.name}: {error}"))
+                self.problem(student, "-", f"could not import {archive.name}: {error}")
                 self.say(f"  ! {archive.name}: not imported ({error})")
 
-    def autograde(self, assignment, student):
-        """Autograde one submission; returns True if nbgrader graded it."""
-        try:
-            result = self.nbgrader("autograde", assignment, "--student", student, "--force",
-                                   timeout=self.submission_timeout)
-        except subprocess.TimeoutExpired:
-            self.problems.append((student, assignment, f"grading took over {self.submission_timeout} s"))
-            return False
-        if result.returncode != 0:
-            self.problems.append((student, assignment,
-                                  f"nbgrader autograde failed: {failure_reason(result.stderr)}"))
-            return False
-        return True
+    def _import_zip(self, archive, student, assignments):
+        with zipfile.ZipFile(archive) as zf:
+            infos = [info for info in zf.infolist() if not info.is_dir()]
+            for info in infos:
+                path = pathlib.PurePosixPath(info.filename.replace("\\", "/"))
+                if path.is_absolute() or ".." in path.parts:
+                    raise ValueError(f"it holds {info.filename!r}, a path that leaves its folder (nothing imported)")
+            notebooks = {}
+            for info in infos:
+                notebooks.setdefault(pathlib.PurePosixPath(info.filename).name, []).append(info)
+            chosen = {}
+            for assignment in assignments:
+                copies = notebooks.get(f"{assignment}.ipynb", [])
+                if len(copies) > 1:
+                    raise ValueError(f"it holds {len(copies)} copies of {assignment}.ipynb "
+                                     f"({', '.join(i.filename for i in copies)}): which one to grade?")
+                if copies:
+                    if copies[0].file_size > MAX_NOTEBOOK_BYTES:
+                        raise ValueError(f"{copies[0].filename} is {copies[0].file_size} bytes")
+                    chosen[assignment] = nbformat.reads(zf.read(copies[0]).decode("utf-8"), as_version=4)
+            if not chosen:
+                others = sorted(name for name in notebooks if name.endswith(".ipynb"))
+                raise ValueError(f"it holds no notebook named {' or '.join(a + '.ipynb' for a in assignments)}"
+                                 + (f" (found: {', '.join(others)})" if others else ""))
+            for assignment, nb in chosen.items():
+                folder = self.course / "submitted" / student / assignment
+                folder.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, str(folder / f"{assignment}.ipynb"))
 
-    def grade(self, assignments=None, zips=None):
+    # -- executing and recording --------------------------------------------------------------
+
+    def _template_gradebook(self):
+        """The gradebook's assignments without any student, for the workers."""
+        from nbgrader.api import Gradebook
+
+        template = self._scratch / "template.db"
+        shutil.copy(self.course / "gradebook.db", template)
+        with Gradebook(f"sqlite:///{template}") as gb:
+            for student in [s.id for s in gb.students]:
+                gb.remove_student(student)
+        return template.read_bytes()
+
+    def task(self, assignment, student, folder):
+        return {"config": (self.course / "nbgrader_config.py").read_text(encoding="utf-8"),
+                "gradebook": self._gradebook_bytes, "assignment": assignment, "student": student,
+                "source_files": workers.folder_files(self.course / "solutions" / assignment, skip_notebooks=True),
+                "files": workers.folder_files(folder), "isolation": self.isolation,
+                "cell_timeout": self.cell_timeout}
+
+    def executor(self):
+        if self._executor is None:
+            self._executor = (workers.dask_executor(self.scheduler) if self.scheduler
+                              else workers.local_executor(self.workers))
+        return self._executor
+
+    def submit(self, task):
+        if self.scheduler:
+            return self.executor().submit(workers.grade_submission, task, pure=False)
+        return self.executor().submit(workers.grade_submission, task)
+
+    def record(self, result):
+        """Save a worker's result in the gradebook (this process is its only writer)."""
+        from nbgrader.converters import Autograde
+        from nbgrader.coursedir import CourseDirectory
+        from nbgrader.utils import capture_log
+
+        if self._replay_config is None:
+            from traitlets.config.loader import PyFileConfigLoader
+
+            from .autograding import ReplayExecution, ResilientExecute
+
+            config = PyFileConfigLoader("nbgrader_config.py", path=str(self.course)).load_config()
+            config.CourseDirectory.root = str(self.course)
+            config.Autograde.autograde_preprocessors = [
+                ReplayExecution if p is ResilientExecute else p for p in config.Autograde.autograde_preprocessors]
+            config.ReplayExecution.executed_directory = str(self._scratch / "executed")
+            self._replay_config = config
+        staging = self._scratch / "executed" / result["student"] / result["assignment"]
+        shutil.rmtree(staging, ignore_errors=True)
+        workers._write(staging, result["files"])
+        coursedir = CourseDirectory(config=self._replay_config)
+        coursedir.assignment_id, coursedir.student_id = result["assignment"], result["student"]
+        app = Autograde(coursedir=coursedir, config=self._replay_config)
+        app.force, app.create_student = True, True
+        with warnings.catch_warnings():  # SQLAlchemy's notes on nbgrader's own session use
+            warnings.filterwarnings("ignore", message="Object of type <Submitted")
+            saved = capture_log(app)
+        if not saved["success"]:
+            raise RuntimeError(failure_reason(saved.get("error", "") or saved.get("log", "")))
+
+    def executed_notebook(self, result):
+        name = f"{result['assignment']}.ipynb"
+        if name not in result["files"]:
+            return None
+        return nbformat.reads(result["files"][name].decode("utf-8"), as_version=4)
+
+    def source_notebook(self, assignment):
+        return nbformat.read(str(self.course / "solutions" / assignment / f"{assignment}.ipynb"), as_version=4)
+
+    def check_grader(self, assignments):
+        """Grade the instructor's solutions the same way; raise GraderCheckFailed if one loses points."""
+        futures = [self.submit(self.task(a, CHECK_STUDENT, self.course / "solutions" / a)) for a in assignments]
+        failures = []
+        for future in futures:
+            result = future.result(timeout=self.submission_timeout * len(assignments))
+            assignment = result["assignment"]
+            executed = self.executed_notebook(result)
+            if not result["success"] or executed is None:
+                failures.append(f"{assignment}: the solution could not be graded: "
+                                f"{failure_reason(result['error'] or result['log'])}")
+                continue
+            scores = autograded_scores(executed)
+            lost = {gid: f"{got:g}/{full:g}" for gid, (got, full) in scores.items() if got != full}
+            if lost:
+                why = setup_failure(executed, self.source_notebook(assignment)) or self._first_error(executed, lost)
+                failures.append(f"{assignment}: the solution earns {sum(g for g, _ in scores.values()):g} of "
+                                f"{sum(f for _, f in scores.values()):g} points (lost on {', '.join(lost)}); {why}")
+        if failures:
+            raise GraderCheckFailed(
+                "the grader failed its self-check, nothing was graded:\n  " + "\n  ".join(failures)
+                + f"\n  ({self.isolation_note}; the kernel imports from the grading Python's path: {sys.executable})")
+        self.say(f"self-check: the instructor's solution earns full marks ({', '.join(assignments)})")
+
+    @staticmethod
+    def _first_error(executed, cells):
+        for cell in executed.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in cells:
+                for output in cell.get("outputs", []):
+                    if output.output_type == "error":
+                        return f"first failure: {output.ename}: {output.evalue}"
+        return "no error message"
+
+    def grade_submissions(self, queue):
+        """Execute ``queue`` [(assignment, student)] on the workers and record each result."""
+        started = time.perf_counter()
+        futures = {}
+        for assignment, student in queue:
+            task = self.task(assignment, student, self.course / "submitted" / student / assignment)
+            futures[self.submit(task)] = (assignment, student)
+        sources = {}
+        done = 0
+        for future in workers.as_completed(list(futures)):
+            assignment, student = futures[future]
+            done += 1
+            try:
+                result = future.result()
+                status = self._take(result, sources)
+            except Exception as error:  # a worker that died too often, a broken pool, ...
+                self.problem(student, assignment, f"not graded: {type(error).__name__}: {error}")
+                status = "NOT graded (see the report below)"
+            elapsed = time.perf_counter() - started
+            left = elapsed / done * (len(queue) - done)
+            self.say(f"  [{done}/{len(queue)}] {student} / {assignment}: {status}"
+                     + (f" — about {_duration(left)} left" if done < len(queue) else f" — all done in {_duration(elapsed)}"))
+
+    def _take(self, result, sources):
+        assignment, student = result["assignment"], result["student"]
+        executed = self.executed_notebook(result)
+        if not result["success"] or executed is None:
+            self.problem(student, assignment,
+                         f"nbgrader autograde failed: {failure_reason(result['error'] or result['log'])}")
+            return "NOT graded (see the report below)"
+        if assignment not in sources:
+            sources[assignment] = self.source_notebook(assignment)
+        outside = setup_failure(executed, sources[assignment])
+        if outside:
+            self.problem(student, assignment, f"not graded, the failure is outside the student's code: {outside}")
+            return "NOT graded (the grading environment failed, see the report below)"
+        if result["isolation"].startswith("OFF") and result["worker"] not in self._warned:
+            self._warned.add(result["worker"])
+            self.say(f"  ! ISOLATION IS OFF on worker {result['worker']}: {result['isolation']}")
+        self.record(result)
+        self.timings.append(result["seconds"])
+        return f"graded ({result['seconds']:.1f} s on {result['worker']})"
+
+    # -- the whole run -------------------------------------------------------------------------
+
+    def prepare(self, assignments):
+        """Register the assignments in the gradebook and make the workers' copy of it."""
+        for assignment in assignments:
+            result = self.nbgrader("generate_assignment", assignment, "--force")
+            if result.returncode != 0:
+                raise RuntimeError(f"generate_assignment {assignment} failed:\n{result.stderr}")
+        self._gradebook_bytes = self._template_gradebook()
+
+    def grade(self, assignments=None, zips=None, check=True):
         assignments = assignments or self.assignments()
         unknown = sorted(set(assignments) - set(self.assignments()))
         if unknown:
             raise ValueError(f"no such assignment in solutions/: {', '.join(unknown)}")
         self.say(self.isolation_note)
-        for assignment in assignments:
-            result = self.nbgrader("generate_assignment", assignment, "--force")
-            if result.returncode != 0:
-                raise RuntimeError(f"generate_assignment {assignment} failed:\n{result.stderr}")
+        self.say(f"workers: {'the Dask cluster at ' + self.scheduler if self.scheduler else self.workers}")
+        self.prepare(assignments)
         if zips is not None:
             self.import_zips(zips, assignments)
+        self.unknown_submissions()
+        if check:
+            self.check_grader(assignments)
+        queue = []
         for assignment in assignments:
             students = self.students(assignment)
             self.say(f"{assignment}: {len(students)} submission(s)")
-            for number, student in enumerate(students, 1):
-                start = time.perf_counter()
-                graded = self.autograde(assignment, student)
-                status = "graded" if graded else "NOT graded (see the report below)"
-                self.say(f"  [{number}/{len(students)}] {student}: {status} ({time.perf_counter() - start:.1f} s)")
-            for student in students:
-                result = self.nbgrader("generate_feedback", assignment, "--student", student, "--force")
-                if result.returncode != 0 and not any(p[:2] == (student, assignment) for p in self.problems):
-                    self.problems.append((student, assignment, "feedback could not be generated"))
+            queue += [(assignment, student) for student in students]
+        self.grade_submissions(queue)
+        for assignment in assignments:
+            result = self.nbgrader("generate_feedback", assignment, "--force")
+            if result.returncode != 0:
+                self.problem("-", assignment, f"feedback could not be generated: {failure_reason(result.stderr)}")
         result = self.nbgrader("export", f"--CsvExportPlugin.to={self.course / 'grades.csv'}")
         if result.returncode != 0:
             raise RuntimeError(f"nbgrader export failed:\n{result.stderr}")
+        self._blank_problem_scores()
         return self.grade_table(assignments)
+
+    def _blank_problem_scores(self):
+        """In grades.csv, a submission that could not be graded has no score rather than a zero."""
+        path = self.course / "grades.csv"
+        ungraded = {(student, assignment) for student, assignment, _ in self.problems}
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            return
+        for row in rows:
+            if (row["student_id"], row["assignment"]) in ungraded:
+                row["raw_score"] = row["late_submission_penalty"] = row["score"] = ""
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
 
     def grade_table(self, assignments):
         """{student: {assignment: (score, max_score) or None}} from the gradebook."""
@@ -203,7 +475,10 @@ class GradingRun:
                 self.say(f"  {student} / {assignment}: {what}")
 
     def close(self):
-        shutil.rmtree(self._jupyter_dir, ignore_errors=True)
+        if self._executor is not None:
+            (self._executor.close if self.scheduler else self._executor.shutdown)()
+            self._executor = None
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 def main(argv=None):
@@ -214,15 +489,21 @@ def main(argv=None):
     parser.add_argument("--isolation", choices=("auto", "sandbox", "none"), default="auto",
                         help="sandbox each kernel with bubblewrap (default: where available)")
     parser.add_argument("--submission-timeout", type=int, default=1800,
-                        help="seconds after which grading one submission is abandoned")
+                        help="seconds the grader's self-check (the solution graded first) may take")
     parser.add_argument("--cell-timeout", type=int,
                         help="seconds a cell may run (default: nbgrader_config.py's Execute.timeout)")
+    parser.add_argument("--workers", type=int, help="submissions graded at once on this machine (default: one per core)")
+    parser.add_argument("--scheduler", help="grade on the Dask cluster of this scheduler (tcp://host:8786) instead")
     args = parser.parse_args(argv)
-    run = GradingRun(args.course, args.isolation, args.submission_timeout, args.cell_timeout)
+    run = GradingRun(args.course, args.isolation, args.submission_timeout, args.cell_timeout,
+                     workers=args.workers, scheduler=args.scheduler)
     try:
         assignments = args.assignment or run.assignments()
         table = run.grade(assignments, args.zips)
         run.report(table, assignments)
+    except GraderCheckFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     finally:
         run.close()
     return 0

@@ -5,6 +5,11 @@
 
 This is ``nbgrader generate_assignment --force`` run for each assignment, with a
 throw-away gradebook, so that releasing never touches the class's real gradebook.
+
+``register_missing`` is the other half: ``nbgrader_config.py`` calls it when nbgrader is
+about to grade (``nbgrader autograde`` or a Jupyter server with the formgrader), and it
+records in the class's gradebook every assignment of ``solutions/`` that is not there yet,
+so that grading works on a fresh clone without running anything first.
 """
 import argparse
 import os
@@ -38,8 +43,45 @@ def generate(names, root=COURSE_ROOT, release_directory="notebooks"):
                  f"--CourseDirectory.release_directory={release_directory}",
                  f"--CourseDirectory.db_url=sqlite:///{tmp}/gradebook.db",
                  "--log-level=WARN"],
-                cwd=root, check=True, env=nbgrader_env(),
+                cwd=root, check=True, env=dict(nbgrader_env(), **{_REGISTERING: "1"}),
             )
+
+
+#: Set while register_missing runs nbgrader, so that its configuration does not recurse.
+_REGISTERING = "RNN_COURSE_REGISTERING"
+_GRADING_PROGRAMS = ("jupyter-lab", "jupyter-server", "jupyter-notebook", "jupyterlab/", "jupyter_server/",
+                     "notebook/__main__")
+
+
+def grading_is_starting(argv=None):
+    """Does this process grade: ``nbgrader autograde`` or a Jupyter server (the formgrader)?"""
+    argv = sys.argv if argv is None else argv
+    program = argv[0].replace(os.sep, "/") if argv else ""
+    if os.environ.get(_REGISTERING):
+        return False
+    if os.path.basename(program).startswith("nbgrader") or program.endswith("nbgrader/__main__.py"):
+        return argv[1:2] == ["autograde"]
+    return any(name in program for name in _GRADING_PROGRAMS)
+
+
+def register_missing(root, db_url=None):
+    """Record in the gradebook (default ``root/gradebook.db``) the assignments it lacks; returns them."""
+    from nbgrader.api import Gradebook
+
+    root = pathlib.Path(root)
+    db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
+    with Gradebook(db_url) as gb:
+        known = {a.name for a in gb.assignments}
+    missing = [name for name in assignments(root) if name not in known]
+    env = dict(nbgrader_env(), **{_REGISTERING: "1"})
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in missing:
+            subprocess.run(
+                [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
+                 f"--CourseDirectory.root={root}", f"--CourseDirectory.release_directory={tmp}",
+                 f"--CourseDirectory.db_url={db_url}", "--log-level=WARN"],
+                cwd=root, check=True, env=env, capture_output=True)
+    return missing
 
 
 def main(argv=None):

@@ -5,25 +5,25 @@ kernel sees a read-only copy of the system, of Python and of the course's packag
 private /tmp, and one writable folder: the submission's own folder in ``autograded/``.
 It cannot see ``solutions/``, the gradebook, other students' work or the instructor's home.
 
-The kernel is registered as the Jupyter kernel ``rnn-course-sandbox`` whose command is
-``python -m rnn_helpers.instructor.sandbox {connection_file}``; that command execs bubblewrap
-(``bwrap``, Debian package ``bubblewrap``) around ``python -m ipykernel_launcher``, with
-the kernel's working directory (the submission folder) as the writable bind.
+Every grading path uses it through ``autograding.ResilientExecute`` (nbgrader_config.py),
+whose kernel manager starts ``python -m rnn_helpers.instructor.sandbox {connection_file}``;
+that command execs bubblewrap (``bwrap``, Debian package ``bubblewrap``) around
+``python -m ipykernel_launcher``, with the kernel's working directory (the submission
+folder) as the writable bind. The kernel imports from the same path as the grading process
+(PYTHONPATH, editable installs, ``.pth`` files), read-only.
 """
-import json
+import functools
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
 
-KERNEL_NAME = "rnn-course-sandbox"
-
 #: Environment variables passed into the sandbox (everything else is cleared).
 _PASSED_ENV = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-               "MKL_NUM_THREADS")
+               "MKL_NUM_THREADS", "PYTHONPATH")
 
 
+@functools.lru_cache(maxsize=None)
 def availability():
     """(True, how) if kernels can be sandboxed here, else (False, why not)."""
     if not sys.platform.startswith("linux"):
@@ -49,20 +49,44 @@ def _system_binds():
     return args
 
 
-def _python_binds():
-    """Read-only binds of the interpreter, the environment and the course's package."""
+def _course_folder(path):
+    """Is ``path`` a course folder (it holds an nbgrader_config.py, so solutions/ or a gradebook)?"""
+    return os.path.isfile(os.path.join(path, "nbgrader_config.py"))
+
+
+def _import_path():
+    """The folders and files Python imports from here: the interpreter, its environment,
+    the course's package and every entry of ``sys.path`` (PYTHONPATH, editable installs,
+    ``.pth`` files such as conda develop's). A course folder on the path is replaced by the
+    Python packages and modules inside it, so its solutions/ and gradebook stay hidden."""
     import rnn_helpers
 
     paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)),
              os.path.dirname(os.path.abspath(rnn_helpers.__file__))}
+    for entry in sys.path:
+        entry = os.path.abspath(entry or os.curdir)
+        if not os.path.exists(entry) or entry == os.getcwd():
+            continue
+        if os.path.isdir(entry) and _course_folder(entry):
+            paths.update(os.path.join(entry, name) for name in os.listdir(entry)
+                         if os.path.isfile(os.path.join(entry, name, "__init__.py"))
+                         or (name.endswith(".py") and name != "nbgrader_config.py"))
+        else:
+            paths.add(entry)
+    return sorted(paths)
+
+
+def _python_binds():
+    """Read-only binds of everything on the import path that the system binds do not cover."""
     args = []
-    for path in sorted(paths):
-        if not path.startswith(("/usr/", "/bin", "/lib")):
-            args += ["--ro-bind", path, path]
+    for path in _import_path():
+        if path.startswith(("/usr/", "/bin", "/lib", "/etc")) or path == "/":
+            continue
+        args += ["--ro-bind", path, path]
     return args
 
 
-def bwrap_command(workdir, connection_file):
+def bwrap_command(workdir, connection_file, extra_arguments=()):
     """The bubblewrap command line that starts an ipykernel confined to ``workdir``."""
     workdir = os.path.abspath(workdir)
     env = {"HOME": "/tmp/home", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONNOUSERSITE": "1",
@@ -79,33 +103,48 @@ def bwrap_command(workdir, connection_file):
     command += _python_binds()
     command += ["--ro-bind", connection_file, connection_file,
                 "--bind", workdir, workdir, "--chdir", workdir,
-                sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+                sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *extra_arguments]
     return command
 
 
-def install_kernelspec(jupyter_data_dir):
-    """Write the sandboxed kernel's spec under ``jupyter_data_dir/kernels`` and return its folder.
+def kernel_spec():
+    """The spec of a Python kernel started through this module, that is inside the sandbox."""
+    from jupyter_client.kernelspec import KernelSpec
 
-    Put ``jupyter_data_dir`` on JUPYTER_PATH and pass ``--Execute.kernel_name=rnn-course-sandbox``
-    to nbgrader to grade with it.
+    return KernelSpec(argv=[sys.executable, "-m", "rnn_helpers.instructor.sandbox", "{connection_file}"],
+                      display_name="Python 3 (sandboxed for grading)", language="python",
+                      interrupt_mode="message", metadata={"debugger": False})
+
+
+def kernel_manager_class():
+    """An AsyncKernelManager whose kernels, whatever their name, start in the sandbox.
+
+    nbgrader's ``Execute`` (and so ``ResilientExecute``) takes it as ``kernel_manager_class``;
+    the kernel's working directory, the submission's folder in ``autograded/``, becomes the
+    only writable folder.
     """
-    folder = pathlib.Path(jupyter_data_dir) / "kernels" / KERNEL_NAME
-    folder.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "rnn_helpers.instructor.sandbox", "{connection_file}"],
-            "display_name": "Python 3 (sandboxed for grading)", "language": "python",
-            "interrupt_mode": "message", "metadata": {"debugger": False}}
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
-    return folder
+    from jupyter_client.manager import AsyncKernelManager
+
+    class SandboxedKernelManager(AsyncKernelManager):
+        @property
+        def kernel_spec(self):
+            return kernel_spec()
+
+    return SandboxedKernelManager
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        raise SystemExit("usage: python -m rnn_helpers.instructor.sandbox CONNECTION_FILE")
+    if not argv:
+        raise SystemExit("usage: python -m rnn_helpers.instructor.sandbox CONNECTION_FILE [KERNEL ARGUMENTS]")
     ok, why = availability()
     if not ok:
         raise SystemExit(f"cannot start a sandboxed kernel: {why}")
-    command = bwrap_command(os.getcwd(), os.path.abspath(argv[0]))
+    command = bwrap_command(os.getcwd(), os.path.abspath(argv[0]), argv[1:])
+    # The kernel's own stdout carries only its start-up banner (cell outputs go through
+    # its channels): keep it out of the grading log.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
     os.execv(command[0], command)
 
 

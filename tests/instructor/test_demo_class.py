@@ -45,8 +45,10 @@ def test_grade_table(demo):
 
 def test_progress_report_and_exports(demo):
     course, run, table, log = demo
-    for student in ("perfect", "blank", "partly-right", "cheater", "broken"):
-        assert f"] {student}:" in log
+    for student in ("perfect", "blank", "partly-right", "cheater"):
+        assert f"] {student} / {ASSIGNMENT}: graded" in log
+    assert " left" in log and "all done in" in log, "progress should show the time left"
+    assert "self-check: the instructor's solution earns full marks" in log
     assert "need a look" in log and "broken" in log.split("need a look")[1]
     assert "NotJSONError" in log.split("need a look")[1], "the report should say why grading failed"
     assert "manually graded written answers (01_sequences: " in log

@@ -10,14 +10,17 @@ import copy
 import io
 import pathlib
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import ROOT, autograded_tests, read_notebook, source_notebook
+from conftest import ROOT, autograded_tests, read_notebook, source_notebook, student_notebook
 from rnn_helpers.instructor import sandbox
 from rnn_helpers.instructor.grade_class import GradingRun
+from rnn_helpers.instructor.release import nbgrader_env
 
 ASSIGNMENT = "01_sequences"
 pytestmark = pytest.mark.xdist_group("hostile")
@@ -211,10 +214,43 @@ def test_regrading_gives_identical_grades(graded_class):
     course, run, table, scores, log, sandboxed, why = graded_class
     again = GradingRun(course, isolation="auto", cell_timeout=20, out=io.StringIO())
     try:
-        for student in ("honest", "monkeypatches-checks"):
-            assert again.autograde(ASSIGNMENT, student)
+        again.prepare([ASSIGNMENT])
+        again.grade_submissions([(ASSIGNMENT, student) for student in ("honest", "monkeypatches-checks")])
     finally:
         again.close()
+    assert again.problems == []
     rescored = scores_by_cell(course)
     for student in ("honest", "monkeypatches-checks"):
         assert rescored[student] == scores[student]
+
+
+@pytest.fixture(scope="session")
+def autograded_by_hand(tmp_path_factory):
+    """`nbgrader autograde` run by hand in a fresh course (no gradebook yet), as an instructor would."""
+    course = tmp_path_factory.mktemp("by-hand")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+    submit(course, "untouched", read_notebook(student_notebook(ASSIGNMENT)))
+    reader = read_notebook(source_notebook(ASSIGNMENT))
+    read_secrets(reader, course)
+    submit(course, "reads-solutions", reader)
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], cwd=course,
+                            env=nbgrader_env(), capture_output=True, text=True)
+    return course, result
+
+
+def test_nbgrader_autograde_by_hand_grades_a_fresh_course_in_the_sandbox(autograded_by_hand):
+    course, result = autograded_by_hand
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "has changed" not in result.stderr, "untouched cells reported as changed"
+    available, why = sandbox.availability()
+    if not available:
+        assert "ISOLATION IS OFF" in result.stderr
+        pytest.skip(f"needs the grading sandbox: {why}")
+    assert "ISOLATION IS OFF" not in result.stderr
+    scores = scores_by_cell(course)
+    tests = autograded_tests(read_notebook(source_notebook(ASSIGNMENT)))
+    assert scores["reads-solutions"] == {gid: 0.0 if gid in COUNT else pts for gid, pts in tests.items()}
+    graded = read_notebook(course / "autograded" / "reads-solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    outputs = cell(graded, "ex-param-count").outputs
+    assert [o.ename for o in outputs if o.output_type == "error"] == ["FileNotFoundError"], "solutions/ was readable"
