@@ -3,12 +3,11 @@
     python site/build.py                     # all of notebooks/ -> site/_build/html (make site)
     python site/build.py 01_sequences --fast --out /tmp/site
 
-The pages come from the students' versions (notebooks/), never from solutions/: exercises
-appear as exercises (their answer cell with the stub, the visible test cells without
-output), and there is no solution, hidden test or mark scheme to leak. Each notebook is
-executed in its own folder with errors allowed (an unanswered exercise raises
-NotImplementedError, and cells that need the answer fail after it); the outputs of the
-graded cells are then removed, the rest (prose, maths, figures, printed results) is kept.
+The pages show the students' versions (notebooks/): exercises appear as exercises (their
+answer cell with the stub, the visible test cells without output), and no solution, hidden
+test or mark scheme is in them. The code executed is the instructor's version, in the
+notebook's own folder, so that the experiments after an exercise show their real figures;
+only the outputs of ungraded cells are carried over (see ``execute``).
 ``--fast`` sets NBGRADER_EXECUTION, under which the notebooks shorten their training, as the
 autograder does. The glossary comes from README.md, the notation table from site/notation.md.
 The build prints its time and the size of the site.
@@ -28,6 +27,7 @@ from nbclient import NotebookClient
 SITE = pathlib.Path(__file__).resolve().parent
 ROOT = SITE.parent
 NOTEBOOKS = ROOT / "notebooks"
+SOLUTIONS = ROOT / "solutions"
 
 
 def graded(cell):
@@ -35,28 +35,48 @@ def graded(cell):
     return bool(meta.get("solution") or meta.get("grade") or meta.get("task"))
 
 
+def aligned(student, solution):
+    """True when the two versions have the same cells and the same source in every cell that
+    is not graded (the instructor's and the students' versions are in sync)."""
+    return len(student.cells) == len(solution.cells) and all(
+        graded(a) or a.source == b.source for a, b in zip(student.cells, solution.cells))
+
+
 def execute(path, fast, timeout):
-    """Execute the notebook at ``path`` in place (errors allowed); clear the graded cells' outputs."""
-    nb = nbformat.read(path, as_version=4)
+    """Execute the notebook at ``path`` in place; the graded cells keep no output.
+
+    The code that runs is the instructor's version (solutions/), so that the experiments after
+    an exercise run as in class; what is written is the students' version with the outputs of
+    its ungraded cells only. If the two versions are out of sync, the students' version itself
+    is executed, errors allowed (an unanswered exercise raises NotImplementedError).
+    """
+    page = nbformat.read(path, as_version=4)
+    solution_path = SOLUTIONS / path.parent.name / path.name
+    solution = nbformat.read(solution_path, as_version=4) if solution_path.is_file() else None
+    runs = solution if solution is not None and aligned(page, solution) else page
+    if runs is page:
+        print(f"{path.name}: solutions/ and notebooks/ differ, executing the students' version", flush=True)
     env_before = os.environ.get("NBGRADER_EXECUTION")
     if fast:
         os.environ["NBGRADER_EXECUTION"] = "autograde"
     try:
-        NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+        NotebookClient(runs, timeout=timeout, allow_errors=True, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
         if env_before is None:
             os.environ.pop("NBGRADER_EXECUTION", None)
         else:
             os.environ["NBGRADER_EXECUTION"] = env_before
-    for cell in nb.cells:
+    for cell, ran in zip(page.cells, runs.cells):
         if graded(cell):
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
             # Shown as an exercise to do on the site, not as something to grade.
             cell.metadata.pop("nbgrader", None)
             cell.metadata.setdefault("tags", []).append("exercise")
-    nbformat.write(nb, path)
+        elif cell.cell_type == "code":
+            cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
+    nbformat.write(page, path)
 
 
 def readme_section(title):

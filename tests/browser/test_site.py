@@ -32,15 +32,21 @@ def site(tmp_path_factory):
     return out / "html"
 
 
-def page_texts(site):
-    return {p: html.unescape(p.read_text(encoding="utf-8")) for p in site.rglob("*.html")}
+def page_texts(site, markup=False):
+    """{path: text} of every page: the visible text (tags removed: highlighted code is split
+    into spans) or, with ``markup``, the HTML itself."""
+    pages = {p: p.read_text(encoding="utf-8") for p in site.rglob("*.html")}
+    return {p: t if markup else html.unescape(re.sub(r"<[^>]+>", "", t)) for p, t in pages.items()}
 
 
 def solution_lines(assignment):
-    """The longer lines of the instructor's solution, hidden-test and mark-scheme regions."""
+    """The longer lines of the instructor's solution, hidden-test and mark-scheme regions that
+    the students' version does not have (the secrets)."""
     import json
 
     nb = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8"))
+    student = "\n".join("".join(c["source"]) for c in json.loads(
+        (ROOT / "notebooks" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8"))["cells"])
     lines = []
     for cell in nb["cells"]:
         text = "".join(cell["source"])
@@ -48,7 +54,7 @@ def solution_lines(assignment):
             lines += [line.strip() for line in block.splitlines() if len(line.strip()) >= 30]
         if "Mark scheme" in text:
             lines += [line.strip() for line in text.split("Mark scheme", 1)[1].splitlines() if len(line.strip()) >= 30]
-    return lines
+    return [line for line in lines if line not in student]
 
 
 def test_the_site_shows_no_solution_hidden_test_or_mark_scheme(site):
@@ -69,7 +75,7 @@ def test_the_site_has_the_glossary_the_notation_and_no_remote_assets(site):
     assert "循环神经网络" in glossary and "teacher forcing" in glossary
     assert "spectral radius" in texts[site / "notation.html"]
     remote = {p.name: re.findall(r"""(?:src|href)=["'](?:https?:)?//[^"']+\.(?:js|css|woff2?)""", t)
-              for p, t in texts.items()}
+              for p, t in page_texts(site, markup=True).items()}
     assert {name: urls for name, urls in remote.items() if urls} == {}
     assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
