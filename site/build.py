@@ -140,6 +140,11 @@ def main(argv=None):
         execute(src / name / f"{name}.ipynb", args.fast, args.timeout)
         print(f"executed {name} in {time.perf_counter() - began:.0f} s", flush=True)
     subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(src), str(html)], check=True)
+    # The pages load MathJax's tex-chtml.js (which loads what it needs from the folders beside
+    # it); the other combined builds that sphinx-mathjax-offline copies are never used.
+    for unused in (html / "_static" / "mathjax").glob("*.js"):
+        if unused.name != "tex-chtml.js":
+            unused.unlink()
     print(f"site built in {time.perf_counter() - start:.0f} s: {html / 'index.html'} "
           f"({size_of(html) / 2**20:.1f} MiB, of which MathJax {size_of(html / '_static' / 'mathjax') / 2**20:.1f} MiB)")
 

@@ -64,7 +64,8 @@ class AttentionExplorer:
                                      layout=widgets.Layout(width="420px"), continuous_update=False),
         }
         self.message = widgets.HTML()
-        self.image = widgets.Image(format="png")
+        # Shown at its own pixel size (never stretched to the cell's width, which would blur it).
+        self.image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start", max_width="100%"))
         self.widget = widgets.VBox([self.controls["text"], self.message, self.image])
         self.figure = Figure(figsize=(8, 3.6))
         self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.9)

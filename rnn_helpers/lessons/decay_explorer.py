@@ -161,7 +161,8 @@ class DecayExplorer:
         ax_norms, ax_eigen = self.figure.subplots(1, 2, width_ratios=[1.7, 1])
         self.panels = DecayPanels(ax_norms, ax_eigen)
         self.lines = self.panels.lines
-        self.image = widgets.Image(format="png")
+        # Shown at its own pixel size (never stretched to the cell's width, which would blur it).
+        self.image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start", max_width="100%"))
         self.widget = widgets.VBox([
             widgets.HBox([widgets.VBox([self.controls["spectral_radius"], self.controls["T"],
                                         self.controls["input_scale"]]),

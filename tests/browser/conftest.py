@@ -180,8 +180,18 @@ class Notebook:
 
     def run(self, i, timeout=60_000):
         """Run cell i (Shift+Enter) and wait until it has finished; return its output text."""
-        self.select(i)
-        self.page.keyboard.press("Shift+Enter")
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        prompt = self.cell(i).locator(".jp-InputPrompt")
+        for attempt in range(3):
+            self.select(i)
+            self.page.keyboard.press("Shift+Enter")
+            try:   # a key pressed while the kernel is still connecting runs nothing: press again
+                prompt.filter(has_text=re.compile(r"\[(\d+|\*)\]")).wait_for(timeout=15_000)
+                break
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
         self.wait_executed(i, timeout)
         return self.output(i)
 

@@ -21,20 +21,26 @@ def image_state(img):
     return img.evaluate("e => ({src: e.src, natural: e.naturalWidth, shown: e.getBoundingClientRect().width})")
 
 
-def test_dragging_the_spectral_radius_past_one_redraws_the_decay_plot(open_notebook):
-    nb = open_notebook(NB03)
-    nb.run(nb.index("from rnn_helpers"))
-    at = nb.index("DecayExplorer(")
+def shown_explorer(nb, at):
+    """Run the explorer's cell ``at``; check that its labels are readable and its picture is
+    not upscaled (as sharp as an inline plot). Returns the output area, the img and its state."""
     nb.run(at)
     output = nb.cell(at).locator(".jp-Cell-outputArea")
-    slider = output.locator(".widget-slider", has_text="spectral radius")
-    handle = slider.locator(".noUi-handle")
-    track = slider.locator(".noUi-target")
     img = output.locator("img")
     img.wait_for()
     assert truncated_labels(output) == []
-    before = image_state(img)
-    assert before["natural"] >= before["shown"] > 300, f"the plot is upscaled, hence blurred: {before}"
+    state = image_state(img)
+    assert state["natural"] >= state["shown"] > 300, f"the picture is upscaled, hence blurred: {state}"
+    return output, img, state
+
+
+def test_dragging_the_spectral_radius_past_one_redraws_the_decay_plot(open_notebook):
+    nb = open_notebook(NB03)
+    nb.run(nb.index("from rnn_helpers"))
+    output, img, before = shown_explorer(nb, nb.index("DecayExplorer("))
+    slider = output.locator(".widget-slider", has_text="spectral radius")
+    handle = slider.locator(".noUi-handle")
+    track = slider.locator(".noUi-target")
     pixels_before = img.screenshot()
     kernel = nb.kernel()
     try:
@@ -66,14 +72,9 @@ def test_the_attention_explorer_answers_a_typed_date_and_clears_a_rejected_one(o
     nb = open_notebook(NB09)
     at = nb.index("AttentionExplorer(", nb.index("## 7."))
     nb.run_up_to(at, timeout=120_000)
-    nb.run(at)
-    output = nb.cell(at).locator(".jp-Cell-outputArea")
+    output, img, first = shown_explorer(nb, at)
     box = output.locator(".widget-text input")
     message = output.locator(".widget-html-content")
-    img = output.locator("img")
-    img.wait_for()
-    assert truncated_labels(output) == []
-    first = image_state(img)
     box.fill("December 24, 2015")
     box.press("Enter")
     message.filter(has_text="December 24, 2015").wait_for()

@@ -7,7 +7,9 @@ exercise, both submit; the instructor collects, makes the course folder private
 (rnn_helpers.instructor.privacy), grades with grade_class and releases the feedback, which
 each student fetches. Checked: the grades, that each student got their own feedback only, and
 that a student can neither read the solutions or the gradebook nor change another student's
-submission. Needs root (useradd); skipped otherwise. The accounts are removed afterwards.
+submission, and that the students' kernels import rnn_helpers from the shared environment
+that hub/install_student_env.sh builds (not from the instructor's folder). Needs root
+(useradd); skipped otherwise. The accounts are removed afterwards.
 """
 import csv
 import html
@@ -41,20 +43,26 @@ def run(command, user=None, cwd=None, env=None, check=True):
     return result
 
 
-def shared_python(base):
-    """A Python every account can run, seeing the packages of the test environment: a venv
-    built on the system's interpreter of the same version (the test environment's own may
-    live in a private home), with a .pth file pointing at this environment's site-packages."""
+def student_environment(base):
+    """The students' Python: the shared environment hub/install_student_env.sh builds (the
+    documented install), or where that cannot be installed (no package registry), a venv on
+    the system's interpreter of the same version with a .pth file pointing at this test
+    environment's site-packages (this environment may live in a private home). Returns the
+    python and whether it is the documented install."""
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     system = shutil.which(version, path="/usr/bin:/usr/local/bin")
     if system is None:
         pytest.skip(f"no system {version} that other accounts can run")
     env_dir = base / "student-env"
+    install = run(["bash", str(ROOT / "hub" / "install_student_env.sh"), str(env_dir), system], check=False)
+    if install.returncode == 0:
+        return str(env_dir / "bin" / "python"), True
+    shutil.rmtree(env_dir, ignore_errors=True)
     run([system, "-m", "venv", "--without-pip", str(env_dir)])
     site = pathlib.Path(sysconfig.get_paths(vars={"base": str(env_dir), "platbase": str(env_dir)})["purelib"])
     site.mkdir(parents=True, exist_ok=True)
     (site / "course_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return str(env_dir / "bin" / "python")
+    return str(env_dir / "bin" / "python"), False
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +91,7 @@ def machine():
         shutil.copy(ROOT / "nbgrader_config.py", course)
         for folder in ("solutions", "notebooks"):
             shutil.copytree(ROOT / folder / ASSIGNMENT, course / folder / ASSIGNMENT)
-        python = shared_python(base)
+        python, installed = student_environment(base)
         probe = run([python, "-c", "import nbgrader"], user=students[0], cwd=base / "home" / students[0],
                     check=False)
         if probe.returncode != 0:
@@ -94,6 +102,7 @@ def machine():
                               JUPYTER_CONFIG_PATH=str(ROOT / "hub" / "instructor"))
         instructor_env["PATH"] = f"{pathlib.Path(sys.executable).parent}{os.pathsep}{instructor_env['PATH']}"
         yield {"base": base, "course": course, "exchange": exchange, "students": students, "python": python,
+               "installed": installed,
                "student_env": lambda name: dict(common, HOME=str(base / "home" / name), USER=name,
                                                 JUPYTER_CONFIG_PATH=str(student_config)),
                "instructor_env": instructor_env}
@@ -143,6 +152,11 @@ def test_release_fetch_submit_collect_grade_and_feedback_with_two_student_accoun
     first, second = students
     ienv = machine["instructor_env"]
     nbgrader = [sys.executable, "-m", "nbgrader"]
+    if machine["installed"]:
+        # The students' kernels import the course's package from the shared environment.
+        where = run([machine["python"], "-c", "import rnn_helpers; print(rnn_helpers.__file__)"], user=second,
+                    cwd=machine["base"] / "home" / second, env=machine["student_env"](second))
+        assert where.stdout.startswith(str(machine["base"] / "student-env")), where.stdout
     run(nbgrader + ["db", "assignment", "add", ASSIGNMENT], cwd=course, env=ienv)
     for name in students:
         run(nbgrader + ["db", "student", "add", name], cwd=course, env=ienv)
