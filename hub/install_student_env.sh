@@ -12,7 +12,11 @@ hub=$(cd "$(dirname "$0")" && pwd)
 course=$(dirname "$hub")
 "$python" -m venv "$env_dir"
 "$env_dir/bin/python" -m pip install --quiet --upgrade pip
-"$env_dir/bin/python" -m pip install --quiet "$course" jupyterhub
+# Built from a copy, so that the build leaves nothing in the course folder.
+package=$(mktemp -d)
+trap 'rm -rf "$package"' EXIT
+cp -r "$course/pyproject.toml" "$course/README.md" "$course/rnn_helpers" "$package/"
+"$env_dir/bin/python" -m pip install --quiet "$package" jupyterhub
 mkdir -p "$env_dir/etc/jupyter/labconfig"
 cp "$hub/student/nbgrader_config.py" "$env_dir/etc/jupyter/nbgrader_config.py"
 cp "$hub/student_lab/labconfig/page_config.json" "$env_dir/etc/jupyter/labconfig/page_config.json"
