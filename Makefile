@@ -1,6 +1,9 @@
 # The course's two everyday commands:
 #   make lab    create the environment if it is missing, then open JupyterLab on notebooks/
+#               as a student sees it (nbgrader's instructor tools hidden: hub/student_lab)
 #   make test   create the environment if it is missing, then run the whole test suite
+# Instructors: `make instructor-lab` opens JupyterLab on the course folder with the
+# formgrader and Create Assignment; `make site` builds the course website into site/_build/html.
 # Both need only Python 3.10+ with venv (no conda). Conda users: see environment.yml.
 
 PYTHON ?= python3
@@ -10,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # nbgrader calls helper commands (alembic) by name: the environment's bin/ goes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test student bench clean-env
+.PHONY: lab instructor-lab test student site bench clean-env
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,15 +23,25 @@ $(STAMP): pyproject.toml
 
 # One BLAS thread, in JupyterLab as in the tests: the course's matrices are small, where
 # extra BLAS threads only add overhead, and a notebook's timings then match the test run's.
-lab test: export OPENBLAS_NUM_THREADS := 1
-lab test: export OMP_NUM_THREADS := 1
-lab test: export MKL_NUM_THREADS := 1
+lab instructor-lab test site: export OPENBLAS_NUM_THREADS := 1
+lab instructor-lab test site: export OMP_NUM_THREADS := 1
+lab instructor-lab test site: export MKL_NUM_THREADS := 1
+# The student's JupyterLab: hub/student_lab/labconfig/page_config.json disables nbgrader's
+# formgrader, course list and Create Assignment (fetching, validating and submitting stay).
+lab: export JUPYTER_CONFIG_PATH := $(CURDIR)/hub/student_lab
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
+instructor-lab: $(STAMP)
+	$(BIN)/jupyter lab
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# The course website: every student notebook executed into static HTML (site/README.md).
+site: $(STAMP)
+	$(BIN)/python site/build.py
 
 student: $(STAMP)
 	$(BIN)/python -m rnn_helpers.instructor.release

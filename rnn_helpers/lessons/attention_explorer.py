@@ -8,18 +8,21 @@ decoder looked.
 The text box accepts any string (or one of ``examples`` from its drop-down list). Each
 change runs the model's greedy decoding on that string and draws the attention weights:
 one row per output character, one column per input character, darker = more weight.
-Characters outside the source vocabulary are reported in the message line, not raised.
+Characters outside the source vocabulary are reported in the message line, not raised,
+and the heatmap of the previous input is then cleared (no stale picture under the message).
 
 The figure is a plain matplotlib ``Figure`` rendered to PNG into an ``ipywidgets.Image``,
 so it works in JupyterLab 4 with ipywidgets 8 without an interactive backend; the
 displayed bundle also carries that PNG, so a notebook executed without a live kernel (or
 viewed statically) still shows the last heatmap. For tests
-the explorer keeps ``prediction``, ``alpha`` (L, S) and the ``controls``.
+the explorer keeps ``prediction``, ``alpha`` (L, S) and the ``controls``; after a rejected
+input ``prediction`` and ``alpha`` are None and the image is empty.
 """
 import base64
 import io
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -47,20 +50,22 @@ class AttentionExplorer:
     """A text box with examples, the model's prediction and its attention heatmap."""
 
     def __init__(self, model, examples, src_vocab=SOURCE_VOCAB, tgt_vocab=TARGET_VOCAB,
-                 value=None, dpi=80):
+                 value=None, dpi=None):
         if model.attention is None:
             raise ValueError("model should be a Seq2Seq with attention (model.attention is None)")
         examples = list(examples)
         if not examples:
             raise ValueError("examples should hold at least one string")
-        self.model, self.src_vocab, self.tgt_vocab, self.dpi = model, src_vocab, tgt_vocab, dpi
+        self.model, self.src_vocab, self.tgt_vocab = model, src_vocab, tgt_vocab
+        self.dpi = matplotlib.rcParams["figure.dpi"] if dpi is None else dpi
         self.controls = {
             "text": widgets.Combobox(value=value or examples[0], options=examples, ensure_option=False,
                                      description="input", placeholder="type a date",
                                      layout=widgets.Layout(width="420px"), continuous_update=False),
         }
         self.message = widgets.HTML()
-        self.image = widgets.Image(format="png")
+        # Shown at its own pixel size (never stretched to the cell's width, which would blur it).
+        self.image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start", max_width="100%"))
         self.widget = widgets.VBox([self.controls["text"], self.message, self.image])
         self.figure = Figure(figsize=(8, 3.6))
         self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.9)
@@ -79,6 +84,8 @@ class AttentionExplorer:
         if not text or unknown:
             self.message.value = ("type a date" if not text else
                                   f"cannot read the characters {unknown}: use letters, digits, space , - . /")
+            self.prediction, self.alpha = None, None
+            self.image.value = b""
             return
         predictions, alphas = predict(self.model, [text], self.src_vocab, self.tgt_vocab)
         self.prediction = predictions[0]

@@ -12,12 +12,15 @@ the measured norms on a log axis with the eigenvalue prediction rho^k and the bo
 
 The figure is a plain matplotlib ``Figure`` rendered to PNG into an ``ipywidgets.Image``,
 so it works in JupyterLab 4 with ipywidgets 8 and needs no interactive matplotlib backend.
+It is rendered at matplotlib's ``figure.dpi`` (the dpi of the inline plots) unless told
+otherwise, and the labels of the controls are wide enough to be read whole.
 For tests and curious students the explorer keeps ``current`` (the last ``DecayCurve``),
 ``lines`` (the Line2D objects, whose data are what is on screen) and ``controls``.
 """
 import io
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
@@ -123,15 +126,16 @@ class DecayExplorer:
     recomputes ``current`` and redraws the figure into ``image``.
     """
 
-    def __init__(self, hidden_size=32, seed=0, dpi=80, **settings):
+    def __init__(self, hidden_size=32, seed=0, dpi=None, **settings):
         unknown = set(settings) - set(DEFAULTS)
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}; the explorer has {sorted(DEFAULTS)}")
         values = {**DEFAULTS, **settings}
-        self.hidden_size, self.seed, self.dpi = hidden_size, seed, dpi
+        self.hidden_size, self.seed = hidden_size, seed
+        self.dpi = matplotlib.rcParams["figure.dpi"] if dpi is None else dpi
         # Sliders report a value when released: one redraw takes a few tenths of a second.
-        slider_style = {"description_width": "110px"}
-        layout = widgets.Layout(width="420px")
+        slider_style = {"description_width": "150px"}
+        layout = widgets.Layout(width="460px")
         self.controls = {
             "spectral_radius": widgets.FloatSlider(
                 value=values["spectral_radius"], min=0.1, max=1.5, step=0.01,
@@ -149,7 +153,7 @@ class DecayExplorer:
                                                continuous_update=False),
             "normal": widgets.ToggleButtons(options=[("normal W", True), ("non-normal W", False)],
                                             value=values["normal"], description="matrix",
-                                            style={"button_width": "110px"}),
+                                            style={"button_width": "130px"}),
         }
         # Fixed margins (no layout engine): redrawing stays fast while a slider moves.
         self.figure = Figure(figsize=(10, 4.2))
@@ -157,7 +161,8 @@ class DecayExplorer:
         ax_norms, ax_eigen = self.figure.subplots(1, 2, width_ratios=[1.7, 1])
         self.panels = DecayPanels(ax_norms, ax_eigen)
         self.lines = self.panels.lines
-        self.image = widgets.Image(format="png")
+        # Shown at its own pixel size (never stretched to the cell's width, which would blur it).
+        self.image = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start", max_width="100%"))
         self.widget = widgets.VBox([
             widgets.HBox([widgets.VBox([self.controls["spectral_radius"], self.controls["T"],
                                         self.controls["input_scale"]]),

@@ -206,3 +206,18 @@ def test_static_gallery_draws_the_same_curves():
         plot_gallery([dict(rho=0.5)])
     with pytest.raises(ValueError, match="rho"):
         DecayExplorer(rho=0.5)
+
+
+def test_the_explorer_renders_at_the_inline_plots_dpi():
+    """As sharp as an inline plot: the PNG has the pixels of the figure at matplotlib's figure.dpi."""
+    import io
+
+    import matplotlib
+    from matplotlib import image as mpimg
+    from rnn_helpers.lessons.decay_explorer import DecayExplorer
+
+    explorer = DecayExplorer(T=10)
+    assert explorer.dpi == matplotlib.rcParams["figure.dpi"]
+    height, width = mpimg.imread(io.BytesIO(explorer.image.value)).shape[:2]
+    fig_width, fig_height = explorer.figure.get_size_inches()
+    assert (width, height) == (round(fig_width * explorer.dpi), round(fig_height * explorer.dpi))

@@ -1,0 +1,73 @@
+"""Notebook 01 as a student meets it in `make lab`: the first exercise answered right, then
+wrong, and no instructor tools in the menus."""
+import pytest
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+NB01 = "01_sequences/01_sequences.ipynb"
+RIGHT = '''def rnn_step_forward(x_t, h_prev, U, W, b):
+    h_t = np.tanh(x_t @ U.T + h_prev @ W.T + b)
+    return h_t, (x_t, h_prev, U, W, b, h_t)
+'''
+# The likely mistake the test cell names: W not transposed.
+WRONG = RIGHT.replace("h_prev @ W.T", "h_prev @ W")
+
+
+def test_the_first_exercise_says_passed_for_a_right_answer_and_names_the_mistake_otherwise(open_notebook):
+    nb = open_notebook(NB01)
+    nb.run(nb.index("import numpy as np"))
+    answer = nb.index("def rnn_step_forward")
+    shape_test, value_test = (nb.index("rnn_step_forward: shape test passed"),
+                              nb.index("rnn_step_forward: value tests passed"))
+    nb.type_into(answer, RIGHT)
+    nb.run(answer)
+    assert "shape test passed" in nb.run(shape_test)
+    assert "value tests passed" in nb.run(value_test)
+    nb.type_into(answer, WRONG)
+    nb.run(answer)
+    assert "shape test passed" in nb.run(shape_test)      # the shape is still right
+    message = nb.run(value_test)
+    assert "AssertionError" in message and "did you transpose W" in message, message
+    assert "passed" not in message
+
+
+def test_students_see_no_formgrader_and_no_create_assignment(open_notebook):
+    nb = open_notebook(NB01)
+    page = nb.page
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    menu = page.locator(".lm-Menu").last
+    menu.wait_for()
+    items = [t.strip() for t in menu.locator(".lm-Menu-itemLabel").all_inner_texts() if t.strip()]
+    page.keyboard.press("Escape")
+    assert "Assignment List" in items, items                # fetching and submitting stay
+    assert not {"Formgrader", "Formgrader (local)", "Courses"} & set(items), items
+    assert page.get_by_text("Create Assignment").count() == 0
+    assert page.get_by_title("Create Assignment").count() == 0
+
+
+def disabled_lab_plugins(config_path):
+    """The JupyterLab plugins disabled for a lab started with JUPYTER_CONFIG_PATH=config_path."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "JUPYTER_CONFIG_PATH"}
+    if config_path:
+        env["JUPYTER_CONFIG_PATH"] = str(config_path)
+    listing = subprocess.run([sys.executable, "-m", "jupyterlab.labextensions", "list"], env=env,
+                             capture_output=True, text=True, check=True)
+    text = listing.stdout + listing.stderr
+    section = text.split("Disabled extensions:", 1)[1] if "Disabled extensions:" in text else ""
+    return {line.strip() for line in section.splitlines() if line.strip().startswith("@")}
+
+
+def test_make_lab_hides_the_instructor_tools_and_the_instructor_lab_keeps_them():
+    from .conftest import ROOT, STUDENT_LAB
+
+    makefile = (ROOT / "Makefile").read_text()
+    assert "lab: export JUPYTER_CONFIG_PATH := $(CURDIR)/hub/student_lab" in makefile
+    instructor_tools = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                        "@jupyter/nbgrader:course-list"}
+    student = disabled_lab_plugins(STUDENT_LAB)
+    assert instructor_tools <= student and "@jupyter/nbgrader:assignment-list" not in student
+    assert not instructor_tools & disabled_lab_plugins(None)
