@@ -38,6 +38,7 @@ import nbformat
 
 from . import sandbox, workers
 from .release import nbgrader_env
+from .privacy import check_course_privacy
 
 #: A zip member larger than this is not a notebook a student wrote.
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
@@ -398,6 +399,9 @@ class GradingRun:
         if zips is not None:
             self.import_zips(zips, assignments)
         self.unknown_submissions()
+        # Submissions arrive writable by all (nbgrader collect keeps the exchange's rights):
+        # close the course folder to other accounts before any student code runs, and say so.
+        self.say(str(check_course_privacy(self.course, fix=True)))
         if check:
             self.check_grader(assignments)
         queue = []
@@ -414,6 +418,7 @@ class GradingRun:
         if result.returncode != 0:
             raise RuntimeError(f"nbgrader export failed:\n{result.stderr}")
         self._blank_problem_scores()
+        check_course_privacy(self.course, fix=True)   # grades.csv and feedback/ were just written
         return self.grade_table(assignments)
 
     def _blank_problem_scores(self):

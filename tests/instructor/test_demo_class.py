@@ -57,6 +57,13 @@ def test_progress_report_and_exports(demo):
     assert (course / "submitted" / "perfect" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file(), "zip not imported"
 
 
+def test_grading_leaves_the_course_folder_private_and_says_so(demo):
+    course, run, table, log = demo
+    assert "is now private" in log or "is private" in log, "grade_class should report the folder's privacy"
+    for path in (course, course / "grades.csv", course / "submitted" / "perfect"):
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is open to other accounts after grading"
+
+
 def test_feedback_never_shows_solutions_or_hidden_tests(demo):
     course = demo[0]
     for student in ("blank", "cheater"):

@@ -32,8 +32,9 @@ OUTPUT = ["test-output-layer-shape", "test-output-layer-values", "test-output-la
           "test-output-layer-hidden"]
 TEACHER = ["test-output-to-hidden-shape", "test-output-to-hidden-values", "test-output-to-hidden-hidden"]
 
-WRONG_COUNT = "def rnn_param_count(D, H, K):\n    return H * H + H * D\n"
-RIGHT_COUNT = "def rnn_param_count(D, H, K):\n    return H * D + H * H + H + K * H + K\n"
+WRONG_COUNT = "def parameter_counts(D, H, K, T):\n    return {'rnn': H * H + H * D, 'window': 0}\n"
+RIGHT_COUNT = ("def parameter_counts(D, H, K, T):\n"
+               "    return {'rnn': H * D + H * H + H + K * H + K, 'window': T * D * H + H + H * T * K + T * K}\n")
 
 
 def cell(nb, grade_id):
@@ -92,7 +93,7 @@ def write_outside(nb, course):
 
 CASES = {
     # name: (change to the solution, test cells it must fail, needs the sandbox)
-    "syntax-error": (set_answer("ex-param-count", "def rnn_param_count(D, H, K)\n    return D\n"), COUNT, False),
+    "syntax-error": (set_answer("ex-param-count", "def parameter_counts(D, H, K, T)\n    return D\n"), COUNT, False),
     "import-error": (set_answer("ex-output-layer", "import a_module_that_does_not_exist\n"), OUTPUT, False),
     "infinite-loop": (set_answer("ex-param-count", "import time\nwhile True:\n    try:\n        time.sleep(0.2)\n"
                                                    "    except KeyboardInterrupt:\n        pass\n"),
@@ -120,7 +121,7 @@ CASES = {
     "calls-reference": (set_answer("ex-rnn-step", "from rnn_helpers.rnn import rnn_step_forward\n"), STEP + FORWARD, False),
     "always-equal": (set_answer("ex-param-count", "class Anything(int):\n    def __eq__(self, other):\n        return True\n"
                                                   "    __hash__ = int.__hash__\n"
-                                                  "def rnn_param_count(D, H, K):\n    return Anything(0)\n"), COUNT, False),
+                                                  "def parameter_counts(D, H, K, T):\n    return {'rnn': Anything(0), 'window': Anything(0)}\n"), COUNT, False),
     "enormous-output": (set_answer("ex-param-count", RIGHT_COUNT + "for i in range(200000):\n    print('spam', i)\n"), [], False),
     "reads-solutions": (read_secrets, COUNT, True),
     "writes-outside": (write_outside, [], True),
@@ -204,7 +205,7 @@ def test_enormous_output_is_truncated(graded_class):
 def test_feedback_shows_failures_but_no_hidden_tests(graded_class):
     course = graded_class[0]
     html = (course / "feedback" / "edited-test-cells" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "rnn_param_count" in html and "AssertionError" in html
+    assert "parameter_counts" in html and "AssertionError" in html
     # (this submission was made from the solution, so its own answers may show solution markers)
     for secret in ("BEGIN HIDDEN TESTS", "----&gt;"):
         assert secret not in html, f"feedback shows {secret!r}"
