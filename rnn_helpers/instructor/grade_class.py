@@ -418,7 +418,7 @@ class GradingRun:
         if result.returncode != 0:
             raise RuntimeError(f"nbgrader export failed:\n{result.stderr}")
         self._blank_problem_scores()
-        check_course_privacy(self.course, fix=True)   # grades.csv and feedback/ were just written
+        check_course_privacy(self.course, fix=True)   # grades.csv and autograded/ were just written
         return self.grade_table(assignments)
 
     def _blank_problem_scores(self):

@@ -23,6 +23,11 @@ from dataclasses import dataclass, field
 #: What nobody but the instructor may read or write, relative to the course folder.
 PRIVATE = ("solutions", "source", "gradebook.db", "submitted", "autograded", "feedback",
            "grades.csv", "nbgrader.log")
+#: Files that keep their rights (only their folders are closed): nbgrader's
+#: ``release_feedback`` copies each feedback page into the exchange with the page's own mode,
+#: and the student it belongs to must be able to read that copy. Inside the closed course
+#: folder no other account reaches them.
+KEEP_FILE_MODES = ("feedback",)
 #: Rights of the group and of others.
 OPEN_BITS = stat.S_IRWXG | stat.S_IRWXO
 
@@ -72,8 +77,9 @@ def check_course_privacy(course_dir, fix=False):
     report = PrivacyReport(course_dir)
     candidates = [course_dir] + [p for name in PRIVATE if (course_dir / name).exists()
                                  for p in _walk(course_dir / name)]
+    kept = [course_dir / name for name in KEEP_FILE_MODES]
     for path in candidates:
-        if path.is_symlink():
+        if path.is_symlink() or (path.is_file() and any(folder in path.parents for folder in kept)):
             continue
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & OPEN_BITS:

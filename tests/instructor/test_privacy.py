@@ -57,3 +57,16 @@ def test_the_cli_fixes_and_says_so(tmp_path, capsys):
 def test_a_missing_course_folder_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="course_dir should be the course folder"):
         privacy.check_course_privacy(tmp_path / "nowhere")
+
+
+def test_feedback_pages_keep_their_mode_for_release_feedback_but_their_folders_close(tmp_path):
+    course = make_course(tmp_path)
+    page = course / "feedback" / "alice" / "01_sequences" / "01_sequences.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html></html>")
+    page.chmod(0o644)
+    (course / "feedback").chmod(0o755)
+    privacy.check_course_privacy(course, fix=True)
+    assert mode(page) == 0o644, "nbgrader release_feedback copies the page's mode into the exchange"
+    assert mode(course / "feedback") == 0o700 and mode(page.parent) & 0o077 == 0
+    assert mode(course) == 0o700
