@@ -39,6 +39,20 @@ def autograded_tests(nb):
             if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code"}
 
 
+def assert_gradients_match(forward, inputs, grads, upstream, tol=1e-7):
+    """Each analytic gradient grads[i] against the numerical gradient of
+    sum(forward(*inputs)[0] * upstream) with respect to inputs[i]."""
+    from rnn_helpers.gradcheck import numerical_gradient, rel_error
+
+    for i, analytic in enumerate(grads):
+        def first_output(a, i=i):
+            args = list(inputs)
+            args[i] = a
+            return forward(*args)[0]
+        error = rel_error(analytic, numerical_gradient(first_output, inputs[i].copy(), upstream))
+        assert error < tol, f"gradient {i} of {forward.__name__}: relative error {error:.2e}"
+
+
 def load_grading_case(assignment):
     path = ROOT / "tests" / "grading_cases" / f"{assignment}.json"
     with open(path, encoding="utf-8") as f:

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from conftest import assert_gradients_match
 from rnn_helpers.gradcheck import numerical_gradient, rel_error
 from rnn_helpers.rnn import (rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward,
                              softmax, softmax_cross_entropy)
@@ -37,12 +38,7 @@ def test_step_backward_matches_numerical_gradients():
     h_t, cache = rnn_step_forward(*inputs)
     dh = rng.normal(size=h_t.shape)
     grads = rnn_step_backward(dh, cache)
-    for i, analytic in enumerate(grads):
-        def f(a, i=i):
-            args = list(inputs)
-            args[i] = a
-            return rnn_step_forward(*args)[0]
-        assert rel_error(analytic, numerical_gradient(f, inputs[i].copy(), dh)) < 1e-7
+    assert_gradients_match(rnn_step_forward, inputs, grads, dh)
 
 
 def test_sequence_backward_matches_numerical_gradients():
@@ -51,12 +47,7 @@ def test_sequence_backward_matches_numerical_gradients():
     hs, cache = rnn_forward(*inputs)
     dhs = rng.normal(size=hs.shape)
     grads = rnn_backward(dhs, cache)
-    for i, analytic in enumerate(grads):
-        def f(a, i=i):
-            args = list(inputs)
-            args[i] = a
-            return rnn_forward(*args)[0]
-        assert rel_error(analytic, numerical_gradient(f, inputs[i].copy(), dhs)) < 1e-7
+    assert_gradients_match(rnn_forward, inputs, grads, dhs)
 
 
 def test_float32_inputs_give_float32_results():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_helpers.gradcheck import numerical_gradient, rel_error
+from conftest import assert_gradients_match
 from rnn_helpers.lessons.leaky_units import (gradient_norms_vs_distance, leaky_rnn_backward, leaky_rnn_forward,
                                      leaky_unit_forward, time_constant)
 
@@ -64,12 +64,7 @@ def test_leaky_rnn_backward_matches_numerical_gradients(alpha):
     hs, cache = leaky_rnn_forward(*inputs, alpha)
     dhs = rng.normal(size=hs.shape)
     grads = leaky_rnn_backward(dhs, cache)
-    for i, analytic in enumerate(grads):
-        def f(a, i=i):
-            args = list(inputs)
-            args[i] = a
-            return leaky_rnn_forward(*args, alpha)[0]
-        assert rel_error(analytic, numerical_gradient(f, inputs[i].copy(), dhs)) < 1e-7
+    assert_gradients_match(lambda *a: leaky_rnn_forward(*a, alpha), inputs, grads, dhs)
 
 
 def test_leaky_rnn_with_alpha_zero_is_the_vanilla_rnn():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnn_helpers.gradcheck import numerical_gradient, rel_error
+from conftest import assert_gradients_match
 from rnn_helpers.rnn import rnn_forward
 from rnn_helpers.lessons.skip_connections import (decay_rate, decay_rate_vs_delay, gradient_norms_vs_distance,
                                           skip_rnn_backward, skip_rnn_forward)
@@ -38,12 +38,7 @@ def test_backward_matches_numerical_gradients(d):
     hs, cache = skip_rnn_forward(*args, d)
     dhs = rng.normal(size=hs.shape)
     grads = skip_rnn_backward(dhs, cache)
-    for i, analytic in enumerate(grads):
-        def f(a, i=i):
-            changed = list(args)
-            changed[i] = a
-            return skip_rnn_forward(*changed, d)[0]
-        assert rel_error(analytic, numerical_gradient(f, args[i].copy(), dhs)) < 1e-7
+    assert_gradients_match(lambda *a: skip_rnn_forward(*a, d), args, grads, dhs)
 
 
 def test_gradient_travels_only_along_delay_paths_when_one_step_links_are_removed():
