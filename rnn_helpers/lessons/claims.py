@@ -20,6 +20,8 @@ class ClaimFailed(AssertionError):
 def claim(holds, statement):
     """Print ``✓ statement`` if ``holds`` is true; raise ``ClaimFailed`` otherwise.
 
+    Returns nothing, so that a claim at the end of a cell shows only its line.
+
     ``holds`` must be a bool (or a numpy bool), so that an array or a number passed by
     mistake does not count as true.
     """
@@ -31,4 +33,3 @@ def claim(holds, statement):
     if not holds:
         raise ClaimFailed(f"✗ the notebook claims: {statement}; this run's results contradict it")
     print(f"✓ {statement}")
-    return True

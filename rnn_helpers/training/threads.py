@@ -29,6 +29,7 @@ def pin_threads(threads=1, quiet=False):
     global _LIMITER
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"pin_threads: threads must be a positive int, got {threads!r}")
+    import numpy  # noqa: F401  (threadpoolctl limits only the libraries already loaded)
     _LIMITER = threadpool_limits(limits=threads)
     counts = blas_threads()
     if not quiet:
