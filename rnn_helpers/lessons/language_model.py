@@ -20,6 +20,7 @@ from ..embedding import embedding_backward, embedding_forward
 from ..lstm import lstm_backward, lstm_forward
 from ..rnn import softmax_cross_entropy
 from ..training.initialisation import scaled_normal
+from ..training.sampling import temperature_softmax
 from ..validation import as_float_array, check_positive
 
 
@@ -67,14 +68,12 @@ def sampling_distribution(logits, temperature=1.0, top_k=None):
         probs = np.zeros(logits.shape)
         probs[rows[:, 0], np.argmax(logits, axis=1)] = 1.0
         return probs
-    keep = np.ones(logits.shape, dtype=bool)
     if top_k is not None:
         order = np.argsort(-logits, axis=1, kind="stable")
         keep = np.zeros(logits.shape, dtype=bool)
         keep[rows, order[:, :top_k]] = True
-    scaled = np.where(keep, (logits - logits.max(axis=1, keepdims=True)) / temperature, -np.inf)
-    probs = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-    return probs / probs.sum(axis=1, keepdims=True)
+        logits = np.where(keep, logits, -np.inf)
+    return temperature_softmax(logits, temperature)
 
 
 #: The layers a student's training step calls by name, and the module each comes from.
