@@ -33,18 +33,20 @@ def nbgrader_env():
     return env
 
 
+def _generate_assignment(name, root, release_directory, db_url, **run_options):
+    """``nbgrader generate_assignment name --force`` with this release folder and gradebook."""
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
+         f"--CourseDirectory.root={root}", f"--CourseDirectory.release_directory={release_directory}",
+         f"--CourseDirectory.db_url={db_url}", "--log-level=WARN"],
+        cwd=root, check=True, env=dict(nbgrader_env(), **{_REGISTERING: "1"}), **run_options)
+
+
 def generate(names, root=COURSE_ROOT, release_directory="notebooks"):
     """Run nbgrader generate_assignment for ``names`` into ``root/release_directory``."""
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            subprocess.run(
-                [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
-                 f"--CourseDirectory.root={root}",
-                 f"--CourseDirectory.release_directory={release_directory}",
-                 f"--CourseDirectory.db_url=sqlite:///{tmp}/gradebook.db",
-                 "--log-level=WARN"],
-                cwd=root, check=True, env=dict(nbgrader_env(), **{_REGISTERING: "1"}),
-            )
+            _generate_assignment(name, root, release_directory, f"sqlite:///{tmp}/gradebook.db")
 
 
 #: Set while register_missing runs nbgrader, so that its configuration does not recurse.
@@ -73,14 +75,9 @@ def register_missing(root, db_url=None):
     with Gradebook(db_url) as gb:
         known = {a.name for a in gb.assignments}
     missing = [name for name in assignments(root) if name not in known]
-    env = dict(nbgrader_env(), **{_REGISTERING: "1"})
     with tempfile.TemporaryDirectory() as tmp:
         for name in missing:
-            subprocess.run(
-                [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
-                 f"--CourseDirectory.root={root}", f"--CourseDirectory.release_directory={tmp}",
-                 f"--CourseDirectory.db_url={db_url}", "--log-level=WARN"],
-                cwd=root, check=True, env=env, capture_output=True)
+            _generate_assignment(name, root, tmp, db_url, capture_output=True)
     return missing
 
 
