@@ -43,6 +43,8 @@ def wrong_submission(name):
 @pytest.fixture(scope="session", params=[pytest.param(a, marks=pytest.mark.xdist_group(a)) for a in ASSIGNMENTS])
 def graded(request, tmp_path_factory):
     name = request.param
+    if name == "10_pytorch":   # its PyTorch exercises fail on purpose where torch is missing
+        pytest.importorskip("torch", reason="notebook 10's graded PyTorch exercises need torch (pip install -e '.[torch]')")
     course = tmp_path_factory.mktemp(f"course-{name}")
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
