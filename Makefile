@@ -1,6 +1,6 @@
 # The course's two everyday commands:
 #   make lab    create the environment if it is missing, then open JupyterLab on notebooks/
-#               as a student sees it (nbgrader's instructor tools hidden: hub/student_lab)
+#               as a student sees it (nbgrader's instructor tools off: hub/student_lab, hub/laptop_lab)
 #   make test   create the environment if it is missing, then run the whole test suite
 # Instructors: `make instructor-lab` opens JupyterLab on the course folder with the
 # formgrader and Create Assignment; `make site` builds the course website into site/_build/html.
@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # nbgrader calls helper commands (alembic) by name: the environment's bin/ goes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab instructor-lab test student site bench clean-env
+.PHONY: lab instructor-lab test test-slow test-seeds student site bench clean-env
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,21 +23,34 @@ $(STAMP): pyproject.toml
 
 # One BLAS thread, in JupyterLab as in the tests: the course's matrices are small, where
 # extra BLAS threads only add overhead, and a notebook's timings then match the test run's.
-lab instructor-lab test site: export OPENBLAS_NUM_THREADS := 1
-lab instructor-lab test site: export OMP_NUM_THREADS := 1
-lab instructor-lab test site: export MKL_NUM_THREADS := 1
-# The student's JupyterLab: hub/student_lab/labconfig/page_config.json disables nbgrader's
-# formgrader, course list and Create Assignment (fetching, validating and submitting stay).
-lab: export JUPYTER_CONFIG_PATH := $(CURDIR)/hub/student_lab
+lab instructor-lab test test-slow test-seeds site: export OPENBLAS_NUM_THREADS := 1
+lab instructor-lab test test-slow test-seeds site: export OMP_NUM_THREADS := 1
+lab instructor-lab test test-slow test-seeds site: export MKL_NUM_THREADS := 1
+# The student's JupyterLab: hub/student_lab (shared with the hub's students) turns off
+# nbgrader's instructor side in the server (the formgrader and course list answer 404) and in
+# the page, with JupyterLab's news pop-up; hub/laptop_lab also turns off the Assignments tab,
+# which needs a hub's exchange. Validate stays. It starts inside notebooks/, where the course's
+# nbgrader_config.py (the instructor's) is not loaded: starting it writes nothing.
+# LAB_ARGS passes options to JupyterLab (the tests give a port and a token).
+lab: export JUPYTER_CONFIG_PATH := $(CURDIR)/hub/laptop_lab:$(CURDIR)/hub/student_lab
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	cd notebooks && $(abspath $(BIN))/jupyter lab $(LAB_ARGS)
 
 instructor-lab: $(STAMP)
 	$(BIN)/jupyter lab
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# The long tests CI adds (every notebook under other RNN_COURSE_SEED values, the slow
+# security tests): `make test` leaves them out to stay under 20 minutes.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --slow -m slow
+
+# Every notebook under each of the other seeds (test-slow runs one per notebook, in turn).
+test-seeds: $(STAMP)
+	RNN_COURSE_ALL_SEEDS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup --slow -k test_claims_hold_under_other_seeds
 
 # The course website: every student notebook executed into static HTML (site/README.md).
 site: $(STAMP)

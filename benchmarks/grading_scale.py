@@ -1,20 +1,25 @@
 """Time grading a class with one worker and with N, against plain execution, and project.
 
     python benchmarks/grading_scale.py [--assignment 01_sequences] [--students 8] [--workers 2]
+    python benchmarks/grading_scale.py --submission-only      # one submission with and without the sandbox
 
 Builds a class of ``--students`` submissions (the solution, and the solution with one
 exercise wrong, alternately), grades it with ``grade_class`` with one worker and with
 ``--workers``, and prints: seconds per submission (wall time of the class / submissions),
-the speed-up, the overhead ratio of grading against plain execution of the same notebook
-(nbclient, NBGRADER_EXECUTION set, no sandbox), and the projected time for 500 students x 9
-notebooks on 1, 2 and 16 cores. The overhead is measured in pairs, a worker's grading of the
-solution (sandbox, nbgrader, integrity checks) right after a plain execution, ``--pairs``
-times, so that a machine shared with other work slows both alike. The projection assumes
-every notebook grades like this one, and that the parallel efficiency measured with N
-workers holds on 16 cores.
+the speed-up, the seconds one worker spends on a submission with the sandbox and without it
+against plain execution of the same notebook (nbclient, NBGRADER_EXECUTION set), and the
+projected time for 500 students x 9 notebooks on 1, 2 and 16 cores. The per-submission
+times are measured in rounds, plain execution, grading without the sandbox and grading in
+it one after the other, ``--rounds`` times, so that a machine shared with other work slows
+all three alike. Every figure is printed with the machine's load (1-minute load average
+before and after it was measured, and the number of cores): on a busy machine they are
+this run's figures, not the code's. The projection assumes every notebook grades like this
+one and never more than linear speed-up: the parallel efficiency measured with N workers,
+capped at 100 %, is taken to hold on 16 cores.
 """
 import argparse
 import io
+import os
 import pathlib
 import shutil
 import statistics
@@ -27,7 +32,7 @@ import nbformat
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from notebook_times import ROOT, execute_seconds  # noqa: E402
 
-from rnn_helpers.instructor import workers  # noqa: E402
+from rnn_helpers.instructor import sandbox, workers  # noqa: E402
 from rnn_helpers.instructor.grade_class import GradingRun  # noqa: E402
 
 
@@ -47,8 +52,28 @@ def build_class(course, assignment, students):
         nbformat.write(wrong if number % 2 else solution, str(folder / f"{assignment}.ipynb"))
 
 
+def load():
+    """The machine's 1-minute load average."""
+    return os.getloadavg()[0]
+
+
+class Measured:
+    """A figure with the load average before and after it was measured."""
+
+    def __init__(self):
+        self.before = load()
+
+    def done(self, value):
+        self.value, self.after = value, load()
+        return self
+
+    @property
+    def load(self):
+        return f"[load {self.before:.1f} -> {self.after:.1f} on {os.cpu_count()} cores]"
+
+
 def time_class(assignment, students, workers, isolation):
-    """(wall seconds for the class, [worker seconds per submission]) with ``workers`` workers."""
+    """(Measured wall seconds for the class, isolation note) with ``workers`` workers."""
     with tempfile.TemporaryDirectory() as tmp:
         course = pathlib.Path(tmp) / "course"
         build_class(course, assignment, students)
@@ -56,34 +81,61 @@ def time_class(assignment, students, workers, isolation):
         try:
             run.prepare([assignment])
             run.check_grader([assignment])  # also starts the workers, outside the timed part
+            measured = Measured()
             start = time.perf_counter()
             run.grade_submissions([(assignment, s) for s in run.students(assignment)])
-            wall = time.perf_counter() - start
+            measured.done(time.perf_counter() - start)
         finally:
             run.close()
         if run.problems:
             raise RuntimeError(f"grading went wrong: {run.problems}")
-        return wall, run.timings, run.isolation_note
+        return measured, run.isolation_note
 
 
-def paired_overhead(assignment, pairs, isolation):
-    """[(plain seconds, grading seconds)] for the solution, one pair after the other."""
+def per_submission(assignment, rounds, isolations):
+    """{"plain" and each isolation: Measured median seconds} for the solution on one worker."""
     solution = ROOT / "solutions" / assignment
+    seconds = {name: [] for name in ("plain", *isolations)}
     with tempfile.TemporaryDirectory() as tmp:
         course = pathlib.Path(tmp) / "course"
         build_class(course, assignment, 0)
-        run = GradingRun(course, isolation, workers=1, out=io.StringIO())
+        run = GradingRun(course, "auto", workers=1, out=io.StringIO())
         try:
             run.prepare([assignment])
             task = run.task(assignment, "solution", solution)
             workers.grade_submission(task)  # imports nbgrader once, as a worker does
-            result = []
-            for _ in range(pairs):
-                plain = execute_seconds(solution / f"{assignment}.ipynb", grading=True)
-                result.append((plain, workers.grade_submission(task)["seconds"]))
+            measured = Measured()
+            for _ in range(rounds):
+                # errors allowed, as the grader allows them (a timing claim can fail on a loaded machine)
+                seconds["plain"].append(execute_seconds(solution / f"{assignment}.ipynb", grading=True,
+                                                        allow_errors=True))
+                for isolation in isolations:
+                    result = workers.grade_submission(dict(task, isolation=isolation))
+                    if not result["success"]:
+                        raise RuntimeError(f"grading the solution failed: {result['error'] or result['log']}")
+                    seconds[isolation].append(result["seconds"])
         finally:
             run.close()
-    return result
+    measured.done(None)
+    return {name: (statistics.median(values), values) for name, values in seconds.items()}, measured
+
+
+def print_submission(assignment, times, rounds, count):
+    """Print the per-submission figures of ``per_submission``; returns the plain execution's seconds."""
+    plain = times["plain"][0]
+    print(f"one submission of {assignment} (the solution) on one worker, medians of {count} rounds {rounds.load}:")
+    print(f"  plain execution (nbclient, no nbgrader, no sandbox): {plain:.1f} s  "
+          f"({', '.join(f'{v:.1f}' for v in times['plain'][1])})")
+    for isolation in times:
+        if isolation == "plain":
+            continue
+        graded = times[isolation][0]
+        print(f"  graded {'in the sandbox' if isolation == 'sandbox' else 'without the sandbox'}: {graded:.1f} s  "
+              f"({', '.join(f'{v:.1f}' for v in times[isolation][1])}); against plain execution {graded / plain:.2f}")
+    if "sandbox" in times:
+        extra = times["sandbox"][0] - times["none"][0]
+        print(f"  the sandbox adds {extra:+.1f} s per submission ({extra / times['none'][0]:+.0%})")
+    return plain
 
 
 def main():
@@ -91,29 +143,39 @@ def main():
     parser.add_argument("--assignment", default="01_sequences")
     parser.add_argument("--students", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--isolation", choices=("auto", "sandbox", "none"), default="auto")
-    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--isolation", choices=("auto", "sandbox", "none"), default="auto",
+                        help="isolation of the class runs (the per-submission rounds time both)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--submission-only", action="store_true",
+                        help="time only one submission with and without the sandbox (no class, no projection)")
     args = parser.parse_args()
-    serial, _, note = time_class(args.assignment, args.students, 1, args.isolation)
-    parallel, _, _ = time_class(args.assignment, args.students, args.workers, args.isolation)
-    pairs = paired_overhead(args.assignment, args.pairs, args.isolation)
-    plain = statistics.median(p for p, _ in pairs)
-    graded = statistics.median(g for _, g in pairs)
-    per_serial, per_parallel = serial / args.students, parallel / args.students
-    speedup = serial / parallel
-    efficiency = speedup / args.workers
+    isolations = ("none", "sandbox") if sandbox.availability()[0] else ("none",)
+    if args.submission_only:
+        print_submission(args.assignment, *per_submission(args.assignment, args.rounds, isolations), args.rounds)
+        return
+    serial, note = time_class(args.assignment, args.students, 1, args.isolation)
+    parallel, _ = time_class(args.assignment, args.students, args.workers, args.isolation)
+    times, rounds = per_submission(args.assignment, args.rounds, isolations)
+    per_serial, per_parallel = serial.value / args.students, parallel.value / args.students
+    speedup = serial.value / parallel.value
+    efficiency = min(1.0, speedup / args.workers)
     print(note)
     print(f"class: {args.students} submissions of {args.assignment}")
-    print(f"seconds per submission, 1 worker:  {per_serial:.1f} s (class in {serial:.1f} s)")
-    print(f"seconds per submission, {args.workers} workers: {per_parallel:.1f} s (class in {parallel:.1f} s)")
-    print(f"speed-up with {args.workers} workers: {speedup:.2f}x (parallel efficiency {efficiency:.0%})")
-    print(f"the solution graded on a worker: {graded:.1f} s, executed plainly: {plain:.1f} s (medians of "
-          f"{args.pairs} pairs: {', '.join(f'{g:.1f}/{p:.1f}' for p, g in pairs)}); overhead ratio {graded / plain:.2f}")
-    print(f"a graded submission of the class with 1 worker against plain execution: {per_serial / plain:.2f}")
+    print(f"seconds per submission, 1 worker:  {per_serial:.1f} s (class in {serial.value:.1f} s) {serial.load}")
+    print(f"seconds per submission, {args.workers} workers: {per_parallel:.1f} s (class in {parallel.value:.1f} s) "
+          f"{parallel.load}")
+    print(f"speed-up with {args.workers} workers: {speedup:.2f}x (parallel efficiency {speedup / args.workers:.0%}"
+          + ("; over 100 % is a load change between the two runs, the projection takes 100 %"
+             if speedup > args.workers else "") + ")"
+          + (f"; {args.workers} workers on {os.cpu_count()} cores" if args.workers > (os.cpu_count() or 1) else ""))
+    plain = print_submission(args.assignment, times, rounds, args.rounds)
+    print(f"a graded submission of the class with 1 worker against plain execution: {per_serial / plain:.2f} "
+          f"{serial.load}")
     total = 500 * 9
     for cores in (1, 2, 16):
         seconds = total * per_serial / (1 if cores == 1 else cores * efficiency)
-        print(f"projected for 500 students x 9 notebooks on {cores:2d} core(s): {seconds / 3600:.1f} h")
+        print(f"projected for 500 students x 9 notebooks on {cores:2d} core(s): {seconds / 3600:.1f} h "
+              f"(from the 1-worker run {serial.load}; parallel efficiency {efficiency if cores > 1 else 1:.0%})")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from rnn_helpers.gru import gru_backward, gru_forward
 from rnn_helpers.lstm import lstm_backward, lstm_forward
 from rnn_helpers.rnn import rnn_backward, rnn_forward
 
-SHAPES = [(100, 32, 32, 128), (100, 64, 128, 512)]          # (T, N, D, H)
+SHAPES = [(100, 32, 32, 128), (50, 64, 64, 256), (100, 64, 128, 512)]   # (T, N, D, H)
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 

@@ -20,6 +20,13 @@ Scores (column-vector maths, the code uses the same matrices):
 ``mask`` (T, N) booleans marks the real tokens: padded positions (False) get exactly zero
 weight, and every column must hold at least one True.
 
+A decoder attends over the same h at every step. For the additive score, the part that
+depends on h only, keys = h W_h^T (T, N, A), is then computed once (``additive_keys``) and
+passed as ``attention_forward(..., keys=keys)``; ``attention_backward`` of such a step returns
+the gradient on the keys as ``dparams["keys"]`` (in place of W_h's, and without the keys'
+part of dh), and the caller turns the keys' gradient, summed over the steps, into dh and
+dW_h once (``additive_keys_backward``).
+
 Self-attention (``self_attention_forward``): every position of one sequence x (T, N, D)
 attends over the same sequence, with queries, keys and values made from x::
 
@@ -32,6 +39,7 @@ padding, or causal with padding at the start) gets all-zero weights and output 0
 passes no gradient: no NaN. Padded *queries* are not zeroed: their outputs are computed
 like any other and are for the caller to ignore (or mask in the loss).
 """
+import math
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -58,6 +66,7 @@ class AttentionCache(NamedTuple):
     mask: Optional[np.ndarray]
     alpha: np.ndarray          # (N, T)
     aux: tuple                 # score-specific intermediates
+    keys_given: bool = False   # additive score with keys computed by the caller
 
 
 def _check_inputs(s, h, score, params, mask):
@@ -91,17 +100,32 @@ def _check_inputs(s, h, score, params, mask):
     return s, h, checked, mask
 
 
-def attention_scores(s, h, score, params):
-    """Scores e (N, T) and the intermediates the backward needs (inputs already checked)."""
+def additive_keys(h, W_h):
+    """The part of the additive score that depends on h only: keys (T, N, A) = h W_h^T."""
+    return h @ W_h.T
+
+
+def additive_keys_backward(dkeys, h, W_h):
+    """Gradients through keys = h W_h^T: dkeys (T, N, A) -> dh (T, N, He), dW_h (A, He)."""
+    T, N, A = dkeys.shape
+    return dkeys @ W_h, dkeys.reshape(T * N, A).T @ h.reshape(T * N, h.shape[-1])
+
+
+def attention_scores(s, h, score, params, keys=None):
+    """Scores e (N, T) and the intermediates the backward needs (inputs already checked).
+
+    keys: for the additive score, ``additive_keys(h, params["W_h"])`` when already computed.
+    """
     if score == "dot":
         return np.einsum("nh,tnh->nt", s, h), ()
     if score == "scaled_dot":
-        return np.einsum("nh,tnh->nt", s, h) / np.sqrt(h.shape[-1]), ()
+        return np.einsum("nh,tnh->nt", s, h) / math.sqrt(h.shape[-1]), ()
     if score == "general":
         q = s @ params["W_a"]                                   # (N, He)
         return np.einsum("nh,tnh->nt", q, h), (q,)
     if score == "additive":
-        u = np.tanh((s @ params["W_s"].T)[None] + h @ params["W_h"].T)   # (T, N, A)
+        keys = additive_keys(h, params["W_h"]) if keys is None else keys
+        u = np.tanh((s @ params["W_s"].T)[None] + keys)                   # (T, N, A)
         return (u @ params["v"]).T, (u,)
     ns = np.sqrt(np.sum(s * s, axis=-1) + COSINE_EPS)           # (N,)
     nh = np.sqrt(np.sum(h * h, axis=-1) + COSINE_EPS)           # (T, N)
@@ -131,22 +155,32 @@ def masked_softmax(e, mask):
     return softmax_where(e, None if mask is None else mask.T)
 
 
-def attention_forward(s, h, score="dot", params=None, mask=None):
-    """Attend from s (N, Hs) over h (T, N, He) -> context (N, He), alpha (N, T), cache."""
+def attention_forward(s, h, score="dot", params=None, mask=None, *, keys=None):
+    """Attend from s (N, Hs) over h (T, N, He) -> context (N, He), alpha (N, T), cache.
+
+    keys (additive score only): ``additive_keys(h, params["W_h"])``, computed once by a
+    caller that attends over the same h many times (see the module docstring).
+    """
     s, h, params, mask = _check_inputs(s, h, score, params, mask)
-    e, aux = attention_scores(s, h, score, params)
+    if keys is not None:
+        if score != "additive":
+            raise ValueError(f"keys can only be given for the 'additive' score, not for {score!r}")
+        keys = as_float_array("keys", keys, h.shape[:2] + params["W_h"].shape[:1], {})
+    e, aux = attention_scores(s, h, score, params, keys)
     alpha = masked_softmax(e, mask)
     context = np.einsum("nt,tnh->nh", alpha, h)
-    return context, alpha, AttentionCache(score, s, h, params, mask, alpha, aux)
+    return context, alpha, AttentionCache(score, s, h, params, mask, alpha, aux, keys is not None)
 
 
 def attention_backward(dcontext, cache):
     """Backward of attention_forward: dcontext (N, He) -> ds (N, Hs), dh (T, N, He), dparams.
 
-    dparams has the keys of the score's params ({} for "dot", "scaled_dot" and "cosine").
+    dparams has the keys of the score's params ({} for "dot", "scaled_dot" and "cosine");
+    for an additive step given its keys, "keys" (T, N, A) replaces "W_h" and dh leaves out
+    the path through the keys.
     """
     check_cache("cache", cache, AttentionCache, "attention_forward")
-    score, s, h, params, _, alpha, aux = cache
+    score, s, h, params, _, alpha, aux, keys_given = cache
     T, N, He = h.shape
     dcontext = as_float_array("dcontext", dcontext, (N, He), {})
     dh = alpha.T[:, :, None] * dcontext[None]                   # through the weighted sum
@@ -155,7 +189,7 @@ def attention_backward(dcontext, cache):
     dparams = {}
     if score in ("dot", "scaled_dot"):
         if score == "scaled_dot":
-            de = de / np.sqrt(He)
+            de = de / math.sqrt(He)
         ds = np.einsum("nt,tnh->nh", de, h)
         dh = dh + de.T[:, :, None] * s[None]
     elif score == "general":
@@ -166,14 +200,16 @@ def attention_backward(dcontext, cache):
         dparams["W_a"] = s.T @ dq
     elif score == "additive":
         (u,) = aux
-        A = u.shape[-1]
         dparams["v"] = np.einsum("nt,tna->a", de, u)
-        dpre = de.T[:, :, None] * params["v"] * (1.0 - u * u)   # (T, N, A)
+        dpre = de.T[:, :, None] * params["v"] * (1.0 - u * u)   # (T, N, A): the gradient on the keys
         dpre_s = dpre.sum(axis=0)                               # (N, A)
         ds = dpre_s @ params["W_s"]
         dparams["W_s"] = dpre_s.T @ s
-        dh = dh + dpre @ params["W_h"]
-        dparams["W_h"] = dpre.reshape(T * N, A).T @ h.reshape(T * N, He)
+        if keys_given:
+            dparams["keys"] = dpre
+        else:
+            dh_keys, dparams["W_h"] = additive_keys_backward(dpre, h, params["W_h"])
+            dh = dh + dh_keys
     else:  # cosine: e = dot / (ns nh)
         ns, nh, dot = aux
         g = de / (ns[:, None] * nh.T)                           # d e / d dot, times de
@@ -234,10 +270,11 @@ def self_attention_forward(x, params, mask=None, causal=False):
     q = x @ params["W_q"].T
     k = x @ params["W_k"].T
     v = x @ params["W_v"].T
-    scores = np.einsum("ind,jnd->nij", q, k) / np.sqrt(q.shape[-1])
+    # Batched matrix products over the examples n (axis 0 after the transposes): faster than einsum.
+    scores = q.transpose(1, 0, 2) @ k.transpose(1, 2, 0) / math.sqrt(q.shape[-1])      # (N, T, T)
     keep = None if mask is None and not causal else allowed_keys(x.shape[0], mask, bool(causal))
     attn = softmax_where(scores, keep)
-    out = np.einsum("nij,jnv->inv", attn, v)
+    out = (attn @ v.transpose(1, 0, 2)).transpose(1, 0, 2)                             # (T, N, Dv)
     return out, attn, SelfAttentionCache(x, params, q, k, v, attn)
 
 
@@ -249,11 +286,12 @@ def self_attention_backward(dout, cache):
     check_cache("cache", cache, SelfAttentionCache, "self_attention_forward")
     x, params, q, k, v, attn = cache
     dout = as_float_array("dout", dout, v.shape, {})
-    dv = np.einsum("nij,inv->jnv", attn, dout)
-    dattn = np.einsum("inv,jnv->nij", dout, v)
-    dscores = attn * (dattn - np.sum(attn * dattn, axis=-1, keepdims=True)) / np.sqrt(q.shape[-1])
-    dq = np.einsum("nij,jnd->ind", dscores, k)
-    dk = np.einsum("nij,ind->jnd", dscores, q)
+    dout_n = dout.transpose(1, 0, 2)                                      # (N, T, Dv)
+    dv = (attn.transpose(0, 2, 1) @ dout_n).transpose(1, 0, 2)
+    dattn = dout_n @ v.transpose(1, 2, 0)                                 # (N, T, T)
+    dscores = attn * (dattn - np.sum(attn * dattn, axis=-1, keepdims=True)) / math.sqrt(q.shape[-1])
+    dq = (dscores @ k.transpose(1, 0, 2)).transpose(1, 0, 2)
+    dk = (dscores.transpose(0, 2, 1) @ q.transpose(1, 0, 2)).transpose(1, 0, 2)
     D = x.shape[-1]
     flat_x = x.reshape(-1, D)
     dparams = {name: g.reshape(-1, g.shape[-1]).T @ flat_x

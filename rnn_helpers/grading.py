@@ -5,20 +5,30 @@ The test cells follow one pattern::
     from rnn_helpers import grading
     reference = grading.load_reference("rnn")        # a fresh, unpatched copy
     expected, _ = reference.rnn_step_forward(x, h, U, W, b)
-    with grading.reference_disabled():               # the student's code runs here
-        got, cache = rnn_step_forward(x, h, U, W, b)
+    got, cache = grading.call_student(rnn_step_forward, x, h, U, W, b)   # reference disabled
     grading.expect_close("h_t", got, expected, hint="did you add the bias b?")
 
 * ``load_reference`` executes the module's source again, so an answer cell that replaced
   functions in ``rnn_helpers`` cannot change the expected values.
 * ``reference_disabled`` makes every function of the course's reference modules raise
   while the student's code runs, whatever name it was imported under: an answer that
-  only calls the reference earns nothing.
+  only calls the reference earns nothing. ``call_student`` runs one call that way and
+  turns numpy's shape errors (``matmul: Input operand 1 has a mismatch ...``) into a
+  message that lists the shape of every argument of the call.
 * The ``expect_*`` functions raise ``AssertionError`` with a message a student can act
   on, and accept only real numpy arrays (an object whose ``__eq__`` always returns True
   does not pass).
+* ``batch_only(array)`` hands a student's function an array it cannot read one entry of
+  its first axis at a time, which tests an exercise that asks for no Python loop over the
+  sequences of a batch (or the steps of a sequence);
+  ``functions_replaced(globals(), name=function)`` runs a student's function with the
+  course's version of another exercise's function it calls, so that one bug costs the
+  points of one exercise only.
+* ``count_python_steps`` counts the Python bytecode steps a call runs, so that a test can
+  check that an answer is vectorised over time (the count grows like log T, not like T).
 """
 import contextlib
+import functools
 import importlib.util
 import inspect
 import pathlib
@@ -97,6 +107,7 @@ def reference_disabled():
     such as ``from rnn_helpers.rnn import rnn_step_forward as f`` are caught too.
     """
     swapped = []
+    sys.audit("rnn_course.student_code_starts")   # the grading guard's checkpoints (instructor.integrity)
     try:
         for func, dotted in _reference_functions():
             if func.__code__.co_freevars:
@@ -108,6 +119,147 @@ def reference_disabled():
     finally:
         for func, original in swapped:
             func.__code__ = original
+        sys.audit("rnn_course.student_code_returned")
+
+
+#: Fragments of numpy's messages for arrays whose shapes do not fit an operation.
+_SHAPE_ERROR_MARKS = ("mismatch in its core dimension", "shapes not aligned", "could not be broadcast",
+                      "cannot reshape array", "matrices are not aligned", "dimension mismatch")
+
+
+def _is_shape_error(error):
+    return isinstance(error, ValueError) and any(mark in str(error) for mark in _SHAPE_ERROR_MARKS)
+
+
+def _describe(value):
+    shape = getattr(value, "shape", None)
+    return f"shape {tuple(shape)}" if shape is not None else type(value).__name__
+
+
+def _plain(result):
+    """``result`` with every ``batch_only`` array in it (also inside tuples, lists and dicts)
+    turned back into a plain ndarray, so that the checks can read it row by row. A container
+    with no such array in it is handed back itself, so that a check can still tell a new dict
+    from the one it passed in."""
+    if type(result) is _BatchOnly:
+        return result.view(np.ndarray)
+    if isinstance(result, (tuple, list)):
+        items = [_plain(item) for item in result]
+        if all(new is old for new, old in zip(items, result)):
+            return result
+        if isinstance(result, list):
+            return items
+        return type(result)(*items) if hasattr(result, "_fields") else tuple(items)
+    if isinstance(result, dict):
+        items = {key: _plain(value) for key, value in result.items()}
+        return result if all(items[key] is value for key, value in result.items()) else items
+    return result
+
+
+def call_student(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` with the reference disabled (``reference_disabled``).
+
+    A numpy shape error inside becomes an ``AssertionError`` that names every argument with
+    its shape, so that a student sees which operand did not fit. The message recalls that a
+    row is one sequence without writing any product out (that is an exercise of notebook 01).
+    """
+    with reference_disabled():
+        try:
+            return _plain(function(*args, **kwargs))
+        except ValueError as error:
+            if not _is_shape_error(error):
+                raise
+            try:
+                bound = inspect.signature(function).bind(*args, **kwargs).arguments
+            except (TypeError, ValueError):
+                bound = {f"argument {i + 1}": a for i, a in enumerate(args)} | kwargs
+            shapes = ", ".join(f"{name}: {_describe(value)}" for name, value in bound.items())
+            name = getattr(function, "__name__", "your function")
+            raise AssertionError(
+                f"{name} stopped on a numpy shape error ({error}). This test called it with {shapes}. "
+                "Check each product against these shapes: A @ B needs the last axis of A to match "
+                "the first axis of B, and in code a vector of the maths is a row (one row per sequence)"
+            ) from None
+
+
+_ROW_BY_ROW = ("your code read an input one entry of its first axis at a time (an index such as x[0], or a "
+               "loop over the sequences of a batch or the steps of a sequence): compute them all at once, "
+               "with matrix products on the whole arrays")
+
+
+class _BatchOnly(np.ndarray):
+    """A view of an array that refuses to be read one row at a time (see ``batch_only``)."""
+
+    def __getitem__(self, index):
+        first = index[0] if isinstance(index, tuple) and index else index
+        if isinstance(first, (int, np.integer)) and not isinstance(first, (bool, np.bool_)):
+            raise AssertionError(_ROW_BY_ROW)
+        return super().__getitem__(index)
+
+    def __iter__(self):
+        raise AssertionError(_ROW_BY_ROW)
+
+    def __repr__(self):
+        return repr(self.view(np.ndarray))
+
+    def __str__(self):
+        return str(self.view(np.ndarray))
+
+
+def batch_only(array):
+    """A view of ``array`` whose first axis (the sequences of a batch, or the steps of a
+    sequence) cannot be read one entry at a time.
+
+    Slices, whole-array operations and matrix products work as usual, and so does every
+    result computed from it; an integer index on the first axis (``x[0]``, ``x[n, :]``) or
+    a loop over it raises ``AssertionError``. ``call_student`` hands back the results of
+    such a call as plain arrays.
+    """
+    return np.asarray(array).view(_BatchOnly)
+
+
+class CountingGenerator(np.random.Generator):
+    """A numpy Generator (PCG64, seeded with ``seed``) that counts the calls made to its
+    public methods in ``calls``: a test can check that a function draws the random numbers
+    of a whole batch in calls whose number does not grow with the batch.
+    """
+
+    def __init__(self, seed):
+        super().__init__(np.random.PCG64(seed))
+        self.__dict__["calls"] = 0
+
+    def __getattribute__(self, name):
+        attribute = super().__getattribute__(name)
+        if name.startswith("_") or not callable(attribute):
+            return attribute
+        counts = super().__getattribute__("__dict__")
+
+        def counted(*args, **kwargs):
+            counts["calls"] += 1
+            return attribute(*args, **kwargs)
+        return counted
+
+
+@contextlib.contextmanager
+def functions_replaced(namespace, **functions):
+    """Within the block, ``namespace[name]`` (a notebook's ``globals()``) is ``functions[name]``.
+
+    Give it fresh copies of the reference (``load_reference("rnn").rnn_step_forward``),
+    which ``reference_disabled`` leaves working: a student's function that calls their
+    own answer to another exercise is then tested with the course's version of it. The
+    previous bindings come back afterwards (a name that was not bound is removed).
+    """
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in functions}
+    namespace.update(functions)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
 
 
 def _as_checked_array(name, got):
@@ -134,6 +286,7 @@ def expect_close(name, got, expected, rtol=1e-6, atol=1e-8, hint=""):
     """Check shape and values of ``got`` against ``expected`` (elementwise tolerance)."""
     expected = np.asarray(expected, dtype=np.float64)
     expect_shape(name, got, expected.shape, hint)
+    got = _as_checked_array(name, got)
     if got.dtype.kind not in "fiub":
         raise AssertionError(f"{name} should hold real numbers, but has dtype {got.dtype}")
     values = got.astype(np.float64)
@@ -178,3 +331,36 @@ def expect_unchanged(name, before, after):
     """Check that a function did not modify an input array in place."""
     if not np.array_equal(before, after):
         raise AssertionError(f"your code modified its input {name} in place; work on a copy")
+
+
+def count_python_steps(function, *args, **kwargs):
+    """``call_student(function, *args, **kwargs)`` and the number of Python bytecode steps it ran.
+
+    Every Python frame entered during the call is traced instruction by instruction (numpy's
+    compiled loops are not Python steps). A loop over the T steps of a sequence runs some
+    steps per element, so its count grows like T; a vectorised scan's grows like log T.
+    Returns (result, steps).
+    """
+    steps = 0
+
+    def count(frame, event, arg):
+        nonlocal steps
+        if event == "opcode":
+            steps += 1
+        return count
+
+    def enter(frame, event, arg):
+        frame.f_trace_opcodes = True
+        return count
+
+    previous = sys.gettrace()
+
+    @functools.wraps(function)
+    def traced(*args, **kwargs):
+        sys.settrace(enter)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            sys.settrace(previous)
+
+    return call_student(traced, *args, **kwargs), steps

@@ -43,6 +43,7 @@ class LSTMCache(NamedTuple):
     gates: np.ndarray   # (T, N, 4H): the activated i, f, g, o of every step
     cs: np.ndarray
     hs: np.ndarray
+    tanh_cs: np.ndarray  # (T, N, H): tanh(c_t), kept for the backward
 
 
 def sigmoid(a):
@@ -139,12 +140,13 @@ def lstm_forward(x, h0, c0, U, W, b):
 
     * the input projection ``x @ U.T + b`` does not depend on the recurrence, so it is one
       matmul over the whole sequence; only ``h @ W.T`` stays inside the time loop;
-    * the sigmoid gates are computed as sigmoid(a) = 1 / (1 + exp(-a)), numpy's exp being
-      several times faster than its tanh in float64 (the candidate g keeps np.tanh, which
-      stays accurate near 0). The factor -1 of the sigmoid blocks i, f, o is folded into
-      the rows of U, W and b once, before the loop, so each step computes
-      ``1 / (1 + exp(a))``. Where exp overflows to inf, 1 / inf = 0 is the right limit:
-      the overflow warning is silenced;
+    * all four activations come from ONE exp over the (N, 4H) pre-activations, numpy's exp
+      being about twice as fast as its tanh: sigmoid(a) = 1 / (1 + exp(-a)) for i, f, o and
+      tanh(a) = 2 / (1 + exp(-2a)) - 1 for the candidate g. The factors -1 and -2 are folded
+      into the rows of U, W and b once, before the loop, so each step computes
+      ``1 / (1 + exp(a))`` over the whole row, then ``2 r - 1`` on the g block. Where exp
+      overflows to inf, 1 / inf = 0 is the right limit: the overflow warning is silenced;
+    * tanh(c_t) is kept in the cache, so the backward does not compute it again;
     * every step writes into preallocated arrays (the ``out=`` arguments and in-place
       operators), so the loop allocates nothing.
     """
@@ -152,7 +154,7 @@ def lstm_forward(x, h0, c0, U, W, b):
     T, N, D = x.shape
     H = h0.shape[1]
     dtype = np.result_type(x, U, b, h0, W, c0)
-    fold = np.repeat(np.array([-1.0, -1.0, 1.0, -1.0], dtype=dtype), H)  # per block i, f, g, o
+    fold = np.repeat(np.array([-1.0, -1.0, -2.0, -1.0], dtype=dtype), H)  # per block i, f, g, o
     U_fold, W_fold, b_fold = U * fold[:, None], W * fold[:, None], b * fold
     # gates starts as the input part of the (folded) pre-activations, (T, N, 4H); the loop
     # turns gates[t] into the activated i, f, g, o of step t in place.
@@ -160,6 +162,7 @@ def lstm_forward(x, h0, c0, U, W, b):
     gates += b_fold
     cs = np.empty((T, N, H), dtype=dtype)
     hs = np.empty((T, N, H), dtype=dtype)
+    tanh_cs = np.empty((T, N, H), dtype=dtype)
     recurrent = np.empty((N, 4 * H), dtype=dtype)    # h_{t-1} @ W_fold.T
     input_times_candidate = np.empty((N, H), dtype=dtype)
     # A contiguous copy of W_fold.T: BLAS is faster on it than on the transposed view.
@@ -170,19 +173,19 @@ def lstm_forward(x, h0, c0, U, W, b):
             a = gates[t]
             np.matmul(h, W_fold_T, out=recurrent)
             a += recurrent
-            for block in (a[:, :2 * H], a[:, 3 * H:]):   # i, f and o: 1 / (1 + exp(a))
-                np.exp(block, out=block)
-                block += 1.0
-                np.reciprocal(block, out=block)
+            np.exp(a, out=a)                          # every block: r = 1 / (1 + exp(a))
+            a += 1.0
+            np.reciprocal(a, out=a)
             i, f, g, o = _split(a)
-            np.tanh(g, out=g)
+            g *= 2.0                                  # g = tanh = 2 r - 1
+            g -= 1.0
             np.multiply(f, c, out=cs[t])             # c_t = f * c_{t-1} + i * g
             np.multiply(i, g, out=input_times_candidate)
             cs[t] += input_times_candidate
-            np.tanh(cs[t], out=hs[t])                # h_t = o * tanh(c_t)
-            hs[t] *= o
+            np.tanh(cs[t], out=tanh_cs[t])           # h_t = o * tanh(c_t)
+            np.multiply(o, tanh_cs[t], out=hs[t])
             h, c = hs[t], cs[t]
-    return hs, cs, LSTMCache(x, h0, c0, U, W, gates, cs, hs)
+    return hs, cs, LSTMCache(x, h0, c0, U, W, gates, cs, hs, tanh_cs)
 
 
 def lstm_backward(dhs, cache, dcs=None):
@@ -195,63 +198,56 @@ def lstm_backward(dhs, cache, dcs=None):
     The chain rule of lstm_step_backward, organised for speed. With dh and dc the total
     gradients on h_t and c_t (dc includes the path through h_t)::
 
-        da_i = dc * [g i (1 - i)]        da_f = dc * [c_{t-1} f (1 - f)]
-        da_g = dc * [i (1 - g^2)]        da_o = dh * [tanh(c_t) o (1 - o)]
-        dc   = dc_from_later_steps + dh * [o (1 - tanh(c_t)^2)]
+        dc   = dc_from_later_steps + dh * o (1 - tanh(c_t)^2)
+        da_i = dc * g i (1 - i)          da_f = dc * c_{t-1} f (1 - f)
+        da_g = dc * i (1 - g^2)          da_o = dh * tanh(c_t) o (1 - o)
 
-    The factors in brackets do not depend on the gradient flowing back from later steps,
-    so they are computed for all steps at once before the loop (into the array that then
-    becomes the gradients on the pre-activations). The loop only multiplies them by dh or
-    dc and runs the recurrence; the weight gradients are sums over all steps, one matmul
-    each after the loop.
+    Each step works on its own rows of the cache, (N, 4H) at a time, while they sit in the
+    processor's cache: whole-sequence passes over the (T, N, 4H) arrays cost more in memory
+    traffic than they save in numpy calls. ``s (1 - s)`` is taken over the whole row of
+    gates at once (the g block is then overwritten with 1 - g^2). The weight gradients are
+    sums over all steps: one matmul each after the loop.
     """
     check_cache("cache", cache, LSTMCache, "lstm_forward")
-    x, h0, c0, U, W, gates, cs, hs = cache
+    x, h0, c0, U, W, gates, cs, hs, tanh_cs = cache
     dhs = as_float_array("dhs", dhs, hs.shape, {})
     if dcs is not None:
         dcs = as_float_array("dcs", dcs, cs.shape, {})
     T, N, H = hs.shape
     dtype = np.result_type(gates, dhs) if dcs is None else np.result_type(gates, dhs, dcs)
-    i, f, g, o = _split(gates)                               # each (T, N, H)
     das = np.empty((T, N, 4 * H), dtype=dtype)
-    da_i, da_f, da_g, da_o = _split(das)
-    # The bracketed factors, written in place into das (no (T, N, H) temporaries).
-    np.subtract(1.0, i, out=da_i)                 # g i (1 - i)
-    da_i *= i
-    da_i *= g
-    np.subtract(1.0, f, out=da_f)                 # c_{t-1} f (1 - f); c_{t-1} is c0 at t = 0
-    da_f *= f
-    da_f[0] *= c0
-    da_f[1:] *= cs[:-1]
-    np.square(g, out=da_g)                        # i (1 - g^2)
-    np.subtract(1.0, da_g, out=da_g)
-    da_g *= i
-    tanh_cs = np.tanh(cs)
-    np.subtract(1.0, o, out=da_o)                 # tanh(c_t) o (1 - o)
-    da_o *= o
-    da_o *= tanh_cs
-    # o (1 - tanh(c_t)^2), the path c_t -> h_t, computed in place over tanh_cs (not needed
-    # any more), which saves allocating one more (T, N, H) array.
-    dc_from_dh = tanh_cs
-    np.square(dc_from_dh, out=dc_from_dh)
-    np.subtract(1.0, dc_from_dh, out=dc_from_dh)
-    dc_from_dh *= o
     dh = np.empty((N, H), dtype=dtype)
     dc = np.empty((N, H), dtype=dtype)
+    through_h = np.empty((N, H), dtype=dtype)     # o (1 - tanh(c_t)^2)
     dh_next = np.zeros((N, H), dtype=dtype)
     dc_next = np.zeros((N, H), dtype=dtype)
     for t in reversed(range(T)):
+        i, f, g, o = _split(gates[t])
+        da = das[t]
+        da_i, da_f, da_g, da_o = _split(da)
+        tanh_c = tanh_cs[t]
         np.add(dhs[t], dh_next, out=dh)
-        np.multiply(dh, dc_from_dh[t], out=dc)
-        dc += dc_next
+        np.square(tanh_c, out=through_h)          # dc = dc_next + dh o (1 - tanh(c_t)^2)
+        np.subtract(1.0, through_h, out=through_h)
+        through_h *= o
+        through_h *= dh
+        np.add(dc_next, through_h, out=dc)
         if dcs is not None:
             dc += dcs[t]
-        da_i[t] *= dc
-        da_f[t] *= dc
-        da_g[t] *= dc
-        da_o[t] *= dh
-        np.multiply(dc, f[t], out=dc_next)
-        np.matmul(das[t], W, out=dh_next)
+        np.subtract(1.0, gates[t], out=da)        # s (1 - s) for every block
+        da *= gates[t]
+        da_i *= g                                 # g i (1 - i)
+        da_f *= cs[t - 1] if t else c0           # c_{t-1} f (1 - f)
+        np.square(g, out=da_g)                    # i (1 - g^2)
+        np.subtract(1.0, da_g, out=da_g)
+        da_g *= i
+        da_i *= dc
+        da_f *= dc
+        da_g *= dc
+        da_o *= tanh_c                            # dh tanh(c_t) o (1 - o)
+        da_o *= dh
+        np.multiply(dc, f, out=dc_next)
+        np.matmul(da, W, out=dh_next)
     flat_da = das.reshape(T * N, 4 * H)
     dx = (flat_da @ U).reshape(T, N, -1)
     dU = flat_da.T @ x.reshape(T * N, -1)
@@ -259,3 +255,38 @@ def lstm_backward(dhs, cache, dcs=None):
     dW = flat_da[N:].T @ hs[:-1].reshape(-1, H) + das[0].T @ h0
     db = flat_da.sum(axis=0)
     return dx, dh_next, dc_next, dU, dW, db
+
+
+
+def cell_jacobian(x_t, c_prev, o_prev, U, W, b, through="ifg", wrt="c_prev"):
+    """dc_t/dc_{t-1} (H, H) of one step of one sequence, with h_{t-1} = o_{t-1} * tanh(c_{t-1}).
+
+    x_t (D,), c_prev (H,), o_prev (H,) (the previous step's output gate, held fixed).
+    Row j is the gradient of c_t[j], from one backward pass through the step: the gradient
+    reaching c_{t-1} directly, plus the one reaching h_{t-1}, carried back to c_{t-1}.
+    ``through``: the gates among "i", "f", "g" whose dependence on h_{t-1} counts; the others
+    keep their values but are held fixed (``through=""`` leaves the direct path alone).
+    ``wrt="h_prev"`` gives dc_t/dh_{t-1} instead, with c_{t-1} held fixed.
+    """
+    o_prev = as_float_array("o_prev", o_prev, ("H",), {})
+    H = o_prev.shape[0]
+    c_prev = as_float_array("c_prev", c_prev, ("H",), {"H": H})
+    x_t = as_float_array("x_t", x_t, ("D",), {})
+    if not set(through) <= set("ifg"):
+        raise ValueError(f"through should hold some of the gates 'i', 'f', 'g', but got {through!r}")
+    if wrt not in ("c_prev", "h_prev"):
+        raise ValueError(f"wrt should be 'c_prev' or 'h_prev', but got {wrt!r}")
+    h_prev = o_prev * np.tanh(c_prev)
+    U, W, b = (np.array(a, dtype=np.float64) for a in (U, W, b))
+    for k, gate in enumerate("ifgo"):
+        if gate not in through:                         # same value, no dependence on h_{t-1}
+            rows = slice(k * H, (k + 1) * H)
+            b[rows] += W[rows] @ h_prev
+            W[rows] = 0.0
+    batch = H                                           # one copy of the step per row of J
+    _, _, cache = lstm_step_forward(np.tile(x_t, (batch, 1)), np.tile(h_prev, (batch, 1)),
+                                    np.tile(c_prev, (batch, 1)), U, W, b)
+    _, dh_prev, dc_prev, _, _, _ = lstm_step_backward(np.zeros((batch, H)), np.eye(H), cache)
+    if wrt == "h_prev":
+        return dh_prev
+    return dc_prev + dh_prev * (o_prev * (1.0 - np.tanh(c_prev) ** 2))

@@ -110,13 +110,22 @@ def rnn_backward(dhs, cache):
         np.add(dhs[t], dh_next, out=dh)
         das[t] *= dh
         np.matmul(das[t], W, out=dh_next)
+    dx, dU, dW, db = input_and_weight_gradients(das, x, h0, hs, U)
+    return dx, dh_next, dU, dW, db
+
+
+def input_and_weight_gradients(das, x, h0, hs, U):
+    """From the gradients das (T, N, H) on the pre-activations a_t = x_t U^T + h_{t-1} W^T + b
+    of every step: dx (T, N, D), dU (H, D), dW (H, H), db (H,), the parameter gradients summed
+    over the steps (one matmul each, outside the time loop)."""
+    T, N, H = das.shape
     h_prevs = np.concatenate([h0[None], hs[:-1]], axis=0)
     flat_da = das.reshape(T * N, H)
     dx = (flat_da @ U).reshape(T, N, -1)
     dU = flat_da.T @ x.reshape(T * N, -1)
     dW = flat_da.T @ h_prevs.reshape(T * N, H)
     db = flat_da.sum(axis=0)
-    return dx, dh_next, dU, dW, db
+    return dx, dU, dW, db
 
 
 def softmax(logits, axis=-1):
@@ -125,6 +134,12 @@ def softmax(logits, axis=-1):
     with np.errstate(over="ignore", under="ignore"):
         e = np.exp(logits - logits.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(logits, axis=-1):
+    """Numerically stable log of the softmax along ``axis``."""
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def softmax_cross_entropy(logits, y, mask=None):

@@ -39,7 +39,7 @@ def check_shape(name, shape, spec, dims, bound_by=None):
             f"{name} should have {len(spec)} dimensions {_describe(spec, dims)}, "
             f"but got shape {shape}"
         )
-    expected_before = _describe(spec, dims)
+    known = dict(dims)          # the sizes bound before this argument, for the message
     for size, want in zip(shape, spec):
         if want is None:
             continue
@@ -57,7 +57,7 @@ def check_shape(name, shape, spec, dims, bound_by=None):
             if bound_by is not None and isinstance(want, str) and want in bound_by:
                 hint = f" ({want} = {dims[want]} comes from {bound_by[want]})"
             raise ValueError(
-                f"{name} should have shape {expected_before}{hint}, but got shape {shape}"
+                f"{name} should have shape {_describe(spec, known)}{hint}, but got shape {shape}"
             )
 
 
@@ -73,6 +73,22 @@ def as_float_array(name, value, spec, dims, bound_by=None):
         raise ValueError(
             f"{name} should be a floating-point array (float64 or float32), "
             f"but got dtype {array.dtype}"
+        )
+    check_shape(name, array.shape, spec, dims, bound_by)
+    return array
+
+
+def as_real_or_complex_array(name, value, spec, dims, bound_by=None):
+    """Like ``as_float_array``, but complex arrays (complex64, complex128) are accepted too.
+
+    For the layers whose maths holds over the complex numbers (the diagonal linear
+    recurrences of ``linear_rnn``, whose eigenvalues may be complex).
+    """
+    array = np.asarray(value)
+    if array.dtype.kind not in "fc":
+        raise ValueError(
+            f"{name} should be a floating-point or complex array (float64, float32, complex128, "
+            f"complex64), but got dtype {array.dtype}"
         )
     check_shape(name, array.shape, spec, dims, bound_by)
     return array

@@ -8,11 +8,14 @@ answer cell with the stub, the visible test cells without output), and no soluti
 test or mark scheme is in them. The code executed is the instructor's version, in the
 notebook's own folder, so that the experiments after an exercise show their real figures;
 only the outputs of ungraded cells are carried over (see ``execute``).
+A widget has no life on a static page: each one is replaced by what it showed when the cell
+ran (its figures, at the widget's default values; see ``static_widgets``).
 ``--fast`` sets NBGRADER_EXECUTION, under which the notebooks shorten their training, as the
 autograder does. The glossary comes from README.md, the notation table from site/notation.md.
 The build prints its time and the size of the site.
 """
 import argparse
+import base64
 import os
 import pathlib
 import re
@@ -22,7 +25,7 @@ import sys
 import time
 
 import nbformat
-from nbclient import NotebookClient
+from rnn_helpers.instructor.execution import SteadyNotebookClient
 
 SITE = pathlib.Path(__file__).resolve().parent
 ROOT = SITE.parent
@@ -40,6 +43,55 @@ def aligned(student, solution):
     is not graded (the instructor's and the students' versions are in sync)."""
     return len(student.cells) == len(solution.cells) and all(
         graded(a) or a.source == b.source for a, b in zip(student.cells, solution.cells))
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+STATIC_NOTE = "(Interactive in JupyterLab: here, as it first appears, at its default values.)\n"
+
+
+def widget_figures(model_id, state, seen=None):
+    """The outputs a widget shows, found by walking its tree in the saved widget state:
+    the captured outputs of Output widgets and the PNG of Image widgets."""
+    seen = set() if seen is None else seen
+    if model_id in seen or model_id not in state:
+        return []
+    seen.add(model_id)
+    model = state[model_id]
+    fields = model.get("state", {})
+    if model.get("model_name") == "OutputModel":
+        return [nbformat.from_dict(o) for o in fields.get("outputs", [])]
+    if model.get("model_name") == "ImageModel":
+        for buffer in model.get("buffers", []):
+            if buffer.get("path") == ["value"]:
+                data = buffer["data"] if buffer.get("encoding") == "base64" else base64.b64encode(buffer["data"]).decode()
+                return [nbformat.v4.new_output("display_data", data={"image/png": data})]
+        return []
+    figures = []
+    for child in fields.get("children", []):
+        figures += widget_figures(str(child).removeprefix("IPY_MODEL_"), state, seen)
+    return figures
+
+
+def static_widgets(nb):
+    """Replace every widget in the outputs of ``nb`` by the figures it showed (the state saved
+    when the notebook ran with store_widget_state) and a line that says so; keep a static
+    image a widget's display already carries."""
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if view is None:
+                outputs.append(output)
+                continue
+            own = {k: v for k, v in output.data.items() if k not in (WIDGET_VIEW, "text/plain")}
+            figures = [nbformat.v4.new_output("display_data", data=own)] if own else widget_figures(view["model_id"], state)
+            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=STATIC_NOTE))
+            outputs += figures
+        cell.outputs = outputs
+    nb.metadata.pop("widgets", None)
 
 
 def execute(path, fast, timeout):
@@ -60,8 +112,10 @@ def execute(path, fast, timeout):
     if fast:
         os.environ["NBGRADER_EXECUTION"] = "autograde"
     try:
-        NotebookClient(runs, timeout=timeout, allow_errors=True, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        SteadyNotebookClient(runs, timeout=timeout, allow_errors=True, kernel_name="python3",
+                             store_widget_state=True,
+                             resources={"metadata": {"path": str(path.parent)}}).execute()
+        static_widgets(runs)
     finally:
         if env_before is None:
             os.environ.pop("NBGRADER_EXECUTION", None)
@@ -101,9 +155,11 @@ def write_sources(src, names):
         shutil.copytree(NOTEBOOKS / name, src / name,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     intro = readme_section("The notebooks")
+    for name in names:      # every chapter's name in the table links to its page
+        intro = intro.replace(f"| `{name}`", f"| [`{name}`]({name}/{name}.ipynb)", 1)
     pages = "\n".join(f"{name}/{name}" for name in names)
     (src / "index.md").write_text(
-        "# Recurrent neural networks, from the unrolled graph to attention\n\n"
+        "# Recurrent neural networks, from the unrolled graph to the recurrences of today\n\n"
         "An open, hands-on course on recurrent neural networks. Each chapter is a Jupyter notebook "
         "that explains an idea with the maths, asks you to implement it in numpy (the exercises, "
         "checked by test cells), and runs an experiment that shows the idea at work. These pages "

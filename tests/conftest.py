@@ -1,6 +1,13 @@
 """Shared paths and helpers for the course's tests."""
 import json
+import os
 import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
 
 import nbformat
 import pytest
@@ -59,6 +66,64 @@ def load_grading_case(assignment):
         return json.load(f)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true",
+                     help="run the tests marked slow too (make test-slow and CI do)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` run only with ``--slow``; ``make test`` stays under 20 minutes."""
+    if config.getoption("--slow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 @pytest.fixture(params=ASSIGNMENTS)
 def assignment(request):
     return request.param
+
+
+class Listener:
+    """A TCP listener on this machine's loopback that records whoever connects."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.received = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, peer = self.server.accept()
+            except OSError:
+                return
+            connection.settimeout(3)
+            try:
+                self.received.append((peer, connection.recv(1000)))
+            except OSError:
+                self.received.append((peer, b""))
+            connection.close()
+
+
+def start_scheduler(folder):
+    """A Dask scheduler on the loopback (no TLS), as a class might leave one running; (process, port, log)."""
+    command = shutil.which("dask", path=os.path.dirname(sys.executable))
+    if command is None:
+        pytest.skip("the dask command is not installed")
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    log = folder / "scheduler.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([command, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                    "--no-dashboard"], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while "Scheduler at" not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the Dask scheduler did not start:\n{log.read_text()}")
+        time.sleep(0.5)
+    return process, port, log

@@ -89,6 +89,29 @@ def test_gradients(score, masked):
         assert np.all(dh[~mask] == 0.0), "padded encoder states must get no gradient"
 
 
+def test_additive_keys_computed_once_give_the_same_values_and_gradients():
+    s, h, params, mask = make_inputs("additive", seed=8, He=5, masked=True)
+    dcontext = np.random.default_rng(9).normal(size=(s.shape[0], h.shape[-1]))
+    context, alpha, cache = attention.attention_forward(s, h, "additive", params, mask)
+    ds, dh, dparams = attention.attention_backward(dcontext, cache)
+    keys = attention.additive_keys(h, params["W_h"])
+    context_k, alpha_k, cache_k = attention.attention_forward(s, h, "additive", params, mask, keys=keys)
+    np.testing.assert_allclose(context_k, context, rtol=1e-12)
+    np.testing.assert_allclose(alpha_k, alpha, rtol=1e-12)
+    ds_k, dh_k, dparams_k = attention.attention_backward(dcontext, cache_k)
+    assert set(dparams_k) == {"W_s", "v", "keys"}
+    dh_keys, dW_h = attention.additive_keys_backward(dparams_k["keys"], h, params["W_h"])
+    np.testing.assert_allclose(ds_k, ds, rtol=1e-12)
+    np.testing.assert_allclose(dh_k + dh_keys, dh, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dW_h, dparams["W_h"], rtol=1e-12)
+    for name in ("W_s", "v"):
+        np.testing.assert_allclose(dparams_k[name], dparams[name], rtol=1e-12)
+    with pytest.raises(ValueError, match="keys can only be given for the 'additive' score"):
+        attention.attention_forward(s, h[..., :4], "dot", mask=mask, keys=keys)
+    with pytest.raises(ValueError, match="keys should have shape"):
+        attention.attention_forward(s, h, "additive", params, mask, keys=keys[:, :, :2])
+
+
 def test_stable_for_huge_scores_and_float32():
     s, h, _, mask = make_inputs("dot", seed=3, masked=True)
     context, alpha, _ = attention.attention_forward(1e4 * s, 1e4 * h, "dot", mask=mask)
@@ -98,6 +121,21 @@ def test_stable_for_huge_scores_and_float32():
     assert context32.dtype == np.float32 and alpha32.dtype == np.float32
     ds, dh, _ = attention.attention_backward(np.ones_like(context32), cache)
     assert ds.dtype == np.float32 and dh.dtype == np.float32
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_float32_stays_float32(score):
+    s, h, params, mask = make_inputs(score, seed=10, masked=True)
+    s, h = s.astype(np.float32), h.astype(np.float32)
+    params = {k: v.astype(np.float32) for k, v in params.items()}
+    context, alpha, cache = attention.attention_forward(s, h, score, params, mask)
+    ds, dh, dparams = attention.attention_backward(np.ones_like(context), cache)
+    assert {a.dtype for a in (context, alpha, ds, dh, *dparams.values())} == {np.dtype(np.float32)}
+    x = h
+    self_params = {name: np.ones((3, h.shape[-1]), np.float32) / 4 for name in ("W_q", "W_k", "W_v")}
+    out, attn, cache = attention.self_attention_forward(x, self_params, mask, causal=True)
+    dx, dself = attention.self_attention_backward(np.ones_like(out), cache)
+    assert {a.dtype for a in (out, attn, dx, *dself.values())} == {np.dtype(np.float32)}
 
 
 def test_cosine_of_zero_vector_is_finite():

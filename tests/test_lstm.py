@@ -259,3 +259,62 @@ def test_backward_checks_its_arguments():
         lstm_step_backward(h_t, c_t, cache)
     with pytest.raises(ValueError, match="floating-point"):
         lstm_forward(x.astype(int), h0, c0, U, W, b)
+
+
+def test_cell_jacobian_matches_centred_differences():
+    from rnn_helpers.lstm import cell_jacobian
+    rng = np.random.default_rng(7)
+    D_, H_ = 3, 5
+    x_t, c_prev, o_prev = rng.normal(size=D_), rng.normal(size=H_), rng.random(H_)
+    U, W, b = rng.normal(size=(4 * H_, D_)), rng.normal(size=(4 * H_, H_)), rng.normal(size=4 * H_)
+
+    def next_cell(c):
+        return lstm_step_forward(x_t[None], (o_prev * np.tanh(c))[None], c[None], U, W, b)[1][0]
+
+    numeric = np.stack([(next_cell(c_prev + e) - next_cell(c_prev - e)) / 2e-6
+                        for e in 1e-6 * np.eye(H_)], axis=1)
+    inputs = [a.copy() for a in (x_t, c_prev, o_prev)]
+    assert rel_error(cell_jacobian(x_t, c_prev, o_prev, U, W, b), numeric) < 1e-7
+    for before, after in zip(inputs, (x_t, c_prev, o_prev)):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_cell_jacobian_splits_into_direct_and_gate_paths():
+    from rnn_helpers.lstm import cell_jacobian
+    rng = np.random.default_rng(8)
+    D_, H_ = 2, 4
+    x_t, c_prev, o_prev = rng.normal(size=D_), rng.normal(size=H_), rng.random(H_)
+    U, W, b = rng.normal(size=(4 * H_, D_)), rng.normal(size=(4 * H_, H_)), rng.normal(size=4 * H_)
+    f = sigmoid(U[H_:2 * H_] @ x_t + W[H_:2 * H_] @ (o_prev * np.tanh(c_prev)) + b[H_:2 * H_])
+    direct = cell_jacobian(x_t, c_prev, o_prev, U, W, b, through="")
+    np.testing.assert_allclose(direct, np.diag(f), atol=1e-12)
+    paths = [cell_jacobian(x_t, c_prev, o_prev, U, W, b, through=gate) - direct for gate in "ifg"]
+    np.testing.assert_allclose(direct + sum(paths), cell_jacobian(x_t, c_prev, o_prev, U, W, b), atol=1e-12)
+    assert all(np.abs(path).max() > 1e-3 for path in paths)
+
+
+def test_cell_jacobian_with_respect_to_h_prev():
+    from rnn_helpers.lstm import cell_jacobian
+    rng = np.random.default_rng(9)
+    D_, H_ = 2, 3
+    x_t, c_prev, o_prev = rng.normal(size=D_), rng.normal(size=H_), rng.random(H_)
+    U, W, b = rng.normal(size=(4 * H_, D_)), rng.normal(size=(4 * H_, H_)), rng.normal(size=4 * H_)
+    h_prev = o_prev * np.tanh(c_prev)
+
+    def next_cell(h):
+        return lstm_step_forward(x_t[None], h[None], c_prev[None], U, W, b)[1][0]
+
+    numeric = np.stack([(next_cell(h_prev + e) - next_cell(h_prev - e)) / 2e-6
+                        for e in 1e-6 * np.eye(H_)], axis=1)
+    assert rel_error(cell_jacobian(x_t, c_prev, o_prev, U, W, b, wrt="h_prev"), numeric) < 1e-7
+
+
+def test_cell_jacobian_names_a_wrong_shape():
+    from rnn_helpers.lstm import cell_jacobian
+    U, W, b = np.zeros((8, 3)), np.zeros((8, 2)), np.zeros(8)
+    with pytest.raises(ValueError, match="c_prev"):
+        cell_jacobian(np.zeros(3), np.zeros(3), np.zeros(2), U, W, b)
+    with pytest.raises(ValueError, match="through"):
+        cell_jacobian(np.zeros(3), np.zeros(2), np.zeros(2), U, W, b, through="o")
+    with pytest.raises(ValueError, match="wrt"):
+        cell_jacobian(np.zeros(3), np.zeros(2), np.zeros(2), U, W, b, wrt="x_t")

@@ -1,26 +1,42 @@
-"""Every solution notebook executes top to bottom, without errors and without stderr."""
+"""Every solution notebook executes top to bottom, without errors and without stderr.
+
+``make test`` runs each notebook once with the default seed. ``make test-slow`` (CI) runs
+each again under another value of ``RNN_COURSE_SEED`` (1, 2 and 3 in turn over the
+notebooks, so that CI stays well inside its time), and ``make test-seeds`` runs every
+notebook under all three: every claim a notebook checks must hold for any seed
+(rnn_helpers/seeding.py).
+"""
 import os
 import time
 
 import pytest
-from nbclient import NotebookClient
 
 from conftest import ASSIGNMENTS, read_notebook, source_notebook
+from rnn_helpers.instructor.execution import SteadyNotebookClient
+
+#: The other values of RNN_COURSE_SEED the notebooks run under (``make test-seeds``: all of
+#: them for every notebook; ``make test-slow``: one per notebook, in turn).
+OTHER_SEEDS = (1, 2, 3)
+SEED_RUNS = [(name, seed) for index, name in enumerate(ASSIGNMENTS)
+             for seed in (OTHER_SEEDS if os.environ.get("RNN_COURSE_ALL_SEEDS")
+                          else OTHER_SEEDS[index % len(OTHER_SEEDS):][:1])]
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_solution_notebook_executes_cleanly(name):
+def execute_solution(name, course_seed=None):
+    """Execute a solution notebook as a student's Run All would; returns (nb, seconds)."""
     path = source_notebook(name)
     nb = read_notebook(path)
-    env_backup = os.environ.pop("NBGRADER_EXECUTION", None)
+    env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "RNN_COURSE_SEED")}
+    env["RNN_COURSE_STRICT_TIMINGS"] = "1"      # a timing claim that fails, fails the test
+    if course_seed is not None:
+        env["RNN_COURSE_SEED"] = str(course_seed)
     start = time.perf_counter()
-    try:
-        NotebookClient(nb, timeout=900, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-    finally:
-        if env_backup is not None:
-            os.environ["NBGRADER_EXECUTION"] = env_backup
-    elapsed = time.perf_counter() - start
+    SteadyNotebookClient(nb, timeout=900, kernel_name="python3",
+                         resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+    return nb, time.perf_counter() - start
+
+
+def problems_in(nb):
     problems = []
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
@@ -28,5 +44,21 @@ def test_solution_notebook_executes_cleanly(name):
                 problems.append(f"cell {index}: {output.ename}: {output.evalue}")
             elif output.output_type == "stream" and output.name == "stderr":
                 problems.append(f"cell {index} wrote to stderr: {output.text[:300]!r}")
+    return problems
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_solution_notebook_executes_cleanly(name):
+    nb, elapsed = execute_solution(name)
+    problems = problems_in(nb)
     assert not problems, "\n".join(problems)
     print(f"{name}: executed in {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, course_seed", SEED_RUNS)
+def test_claims_hold_under_other_seeds(name, course_seed):
+    nb, elapsed = execute_solution(name, course_seed)
+    problems = problems_in(nb)
+    assert not problems, f"RNN_COURSE_SEED={course_seed}:\n" + "\n".join(problems)
+    print(f"{name} with RNN_COURSE_SEED={course_seed}: executed in {elapsed:.1f} s")

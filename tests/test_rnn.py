@@ -147,3 +147,12 @@ def test_softmax_rows_sum_to_one():
     p = softmax(np.array([[1e4, 0.0], [1.0, 2.0]]))
     np.testing.assert_allclose(p.sum(-1), 1.0)
     assert p[0, 0] == 1.0
+
+
+def test_log_softmax_is_the_log_of_softmax_and_stable():
+    from rnn_helpers.rnn import log_softmax, softmax
+    logits = np.array([[1.0, 2.0, -3.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(log_softmax(logits), np.log(softmax(logits)), rtol=1e-12)
+    np.testing.assert_allclose(log_softmax(logits, axis=0), np.log(softmax(logits, axis=0)), rtol=1e-12)
+    huge = log_softmax(np.array([1e4, 0.0]))
+    assert np.all(np.isfinite(huge)) and huge[0] == 0.0 and huge[1] == -1e4

@@ -161,7 +161,7 @@ def test_load_state_checks_names_and_shapes():
 
 def test_notebook_10_runs_cleanly_without_torch(tmp_path, monkeypatch):
     """CI has torch; this runs notebook 10 in a kernel where `import torch` fails."""
-    from nbclient import NotebookClient
+    from rnn_helpers.instructor.execution import SteadyNotebookClient
 
     blocker = tmp_path / "torch"
     blocker.mkdir()
@@ -170,7 +170,7 @@ def test_notebook_10_runs_cleanly_without_torch(tmp_path, monkeypatch):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     path = source_notebook("10_pytorch")
     nb = read_notebook(path)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
+    SteadyNotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     text = []
     for index, cell in enumerate(nb.cells):

@@ -1,7 +1,8 @@
 """Figures, experiments, widgets and feedback that single lessons use.
 
 Each module belongs to the notebook that teaches its idea: computational graphs and the LSTM
-diagram, gradient-decay experiments and their explorer, the loss cliff, leaky units, skip
+diagram, parameter sharing, teacher forcing and the hints of 01's forward tests,
+gradient-decay experiments and their explorer, the loss cliff, leaky units, skip
 connections, truncated BPTT and the hints of 02's backward tests, the gradient paths of a
 cell state, the n-gram baseline, the language model and the music of 07, and the attention
 explorer. ``claims`` checks the statements a notebook makes about its own results. Some

@@ -1,11 +1,12 @@
-"""Name the likely mistake behind a wrong answer to notebook 02's backward exercises.
+"""Name the likely mistake behind a wrong answer to notebook 02's exercises.
 
 When a student's gradient differs from the reference, a test cell asks these functions
 which typical wrong derivation it matches (the tanh derivative missing or taken at h_prev,
 W the wrong way round, dW transposed, a batch average instead of a sum, the gradient not
 carried back through time, the previous state off by one step) and shows the message they
-return, or what was tested when none matches. They live here rather than in the test cells
-so that the student version of the notebook shows no backward code.
+return, or what was tested when none matches; ``layout_hint`` names the property of the
+truncated-BPTT layout that a wrong ``split_for_tbptt`` breaks. They live here rather than in
+the test cells so that the student version of the notebook shows no answer code.
 """
 import numpy as np
 
@@ -85,3 +86,43 @@ def bptt_hint(name, got, dhs, x, h0, U, W, b, tested=None):
             return message
     return tested or (f"tested: {name} on a sequence of {len(x)} steps, every step with an upstream "
                       f"gradient; compare with the sums over time of your derivation")
+
+
+def layout_hint(length, batch_size, chunk_len, chunks):
+    """Message naming the first property of the truncated-BPTT layout that ``chunks`` break.
+
+    ``chunks`` is what the student's split_for_tbptt returned for the stream
+    ``np.arange(length)``, so that every value is its own position in the stream.
+    """
+    L = length // batch_size
+    if not isinstance(chunks, list) or not chunks or not all(isinstance(c, tuple) and len(c) == 2 for c in chunks):
+        return "split_for_tbptt should return a non-empty list of (inputs, targets) pairs"
+    arrays = [np.asarray(a) for chunk in chunks for a in chunk]
+    if not all(a.ndim == 2 and a.shape[1:] == (batch_size,) for a in arrays):
+        shapes = sorted({a.shape for a in arrays})
+        return (f"every inputs and targets array has one column per sequence of the batch, shape (steps, "
+                f"{batch_size}) with time first; yours have shapes {shapes}")
+    inputs = np.concatenate([np.asarray(i) for i, _ in chunks])
+    targets = np.concatenate([np.asarray(t) for _, t in chunks])
+    steps = np.diff(inputs, axis=0)
+    if steps.size and not np.all(steps == 1):
+        t, n = np.argwhere(steps != 1)[0]
+        where = np.cumsum([len(i) for i, _ in chunks])
+        if t + 1 in where:
+            return (f"column {n} of a chunk does not continue column {n} of the chunk before it: the state "
+                    f"carried from one chunk to the next would belong to another part of the stream")
+        return f"column {n} of a chunk does not read consecutive elements of the stream"
+    if inputs.shape != targets.shape or not np.array_equal(targets, inputs + 1):
+        return "a target is not the element of the stream that follows its input"
+    starts = inputs[0] if len(inputs) else np.array([])
+    if not np.array_equal(starts, np.arange(batch_size) * L):
+        return (f"the columns start at the elements {starts.tolist()} of the stream: they should be "
+                f"{batch_size} pieces of equal length, one after the other, as long as the stream allows")
+    if len(inputs) != L - 1:
+        return (f"each column holds {len(inputs)} inputs; its piece of {L} elements gives {L - 1} "
+                f"(the last element of a piece is only a target)")
+    lengths = [len(i) for i, _ in chunks]
+    if any(k != chunk_len for k in lengths[:-1]) or not 0 < lengths[-1] <= chunk_len:
+        return (f"the chunks have {lengths} steps: every chunk has chunk_len = {chunk_len} steps, "
+                f"except the last, which holds the rest")
+    return f"tested: the layout of a stream of {length} elements in {batch_size} columns and chunks of {chunk_len}"

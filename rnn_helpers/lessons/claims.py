@@ -6,11 +6,19 @@ computation it describes::
     from rnn_helpers.lessons.claims import claim
     claim(mse < 0.01, f"LSTM validation MSE {mse:.4f} < 0.01")
 
-prints ``✓ LSTM validation MSE 0.0014 < 0.01`` when it holds and raises ``ClaimFailed``
-(which stops the notebook, so the test suite that runs every notebook fails) when it does
-not. Claims live in ordinary cells, never in graded ones.
+prints ``checked on the course's code: LSTM validation MSE 0.0014 < 0.01`` when it holds and
+raises ``ClaimFailed`` (which stops the notebook, so the test suite that runs every notebook
+fails) when it does not. Claims live in ordinary cells, never in graded ones, and run on the
+course's reference code, never on a student's answer: the line says so, so that under an
+unfinished exercise it cannot be read as a passed test.
 """
+import os
+
 import numpy as np
+
+
+#: What every line of a holding claim starts with.
+PREFIX = "checked on the course's code: "
 
 
 class ClaimFailed(AssertionError):
@@ -18,7 +26,7 @@ class ClaimFailed(AssertionError):
 
 
 def claim(holds, statement):
-    """Print ``✓ statement`` if ``holds`` is true; raise ``ClaimFailed`` otherwise.
+    """Print ``checked on the course's code: statement`` if ``holds`` is true; raise ``ClaimFailed`` otherwise.
 
     Returns nothing, so that a claim at the end of a cell shows only its line.
 
@@ -32,4 +40,26 @@ def claim(holds, statement):
         raise ValueError("claim: statement must be a non-empty string")
     if not holds:
         raise ClaimFailed(f"✗ the notebook claims: {statement}; this run's results contradict it")
-    print(f"✓ {statement}")
+    print(f"{PREFIX}{statement}")
+
+
+#: Set by the test suite: a timing claim that does not hold then fails the run.
+STRICT_TIMINGS = "RNN_COURSE_STRICT_TIMINGS"
+
+
+def timing_claim(holds, statement):
+    """A claim about this run's timings, which a busy machine can upset.
+
+    Prints like ``claim`` when it holds. When it does not, it prints ``not seen in this run:
+    statement`` and the notebook goes on, so that a Run All on a loaded laptop never stops
+    on a time. The test suite sets ``RNN_COURSE_STRICT_TIMINGS=1`` (threads pinned), and
+    there a timing claim that does not hold raises ``ClaimFailed`` like any other: state it
+    with a margin that survives a loaded machine.
+    """
+    if not isinstance(holds, (bool, np.bool_)):
+        raise TypeError(f"timing_claim: holds must be a bool, got {type(holds).__name__} "
+                        f"(for the claim {statement!r})")
+    if holds or os.environ.get(STRICT_TIMINGS):
+        claim(holds, statement)
+    else:
+        print(f"not seen in this run (timings depend on the machine's load): {statement}")

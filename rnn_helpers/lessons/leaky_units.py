@@ -57,16 +57,54 @@ def time_constant(alpha):
     return float(tau) if tau.ndim == 0 else tau
 
 
+def reaction_delay(alpha, steps_before):
+    """Steps a leaky unit needs to change sign after its input flips from +1 to -1.
+
+    The unit starts at h_0 = 0, reads x_t = +1 for t = 1..m (m = ``steps_before``) and -1
+    afterwards. Unrolled, h_m = 1 - alpha^m and h_{m+k} = alpha^k (2 - alpha^m) - 1, which is
+    negative once alpha^k < 1 / (2 - alpha^m). Returns the smallest such k >= 1 (an int), or
+    None for alpha = 1 (the unit never moves). For alpha close to 1 and m >> tau: about tau ln 2.
+    """
+    alpha = float(_as_alpha(alpha, {}))
+    if isinstance(steps_before, bool) or not isinstance(steps_before, (int, np.integer)) or steps_before < 0:
+        raise ValueError(f"steps_before should be a non-negative integer, but got {steps_before!r}")
+    if alpha == 1.0:
+        return None
+    if alpha == 0.0:
+        return 1
+    return int(np.floor(np.log(2.0 - alpha ** steps_before) / -np.log(alpha))) + 1
+
+
 def leaky_unit_forward(x, h0, alpha):
     """Leaky units driven directly by x: x (T, N, H), h0 (N, H), alpha () or (H,) -> hs (T, N, H)."""
     dims = {}
     x = as_float_array("x", x, ("T", "N", "H"), dims)
     h0 = as_float_array("h0", h0, ("N", "H"), dims)
     alpha = _as_alpha(alpha, dims)
-    hs = np.empty(x.shape, dtype=np.result_type(x, h0))
+    return _leaky_recurrence(x, h0, np.broadcast_to(alpha, x.shape), np.result_type(x, h0))
+
+
+def gated_leaky_unit_forward(x, h0, keep):
+    """Leaky units whose leak changes at every step: h_t = keep_t * h_{t-1} + (1 - keep_t) * x_t.
+
+    x and keep (T, N, H), every keep in [0, 1]; h0 (N, H) -> hs (T, N, H). With keep_t = 1 - z_t
+    and the candidate as x_t this is the state update of a GRU (notebook 06).
+    """
+    dims = {}
+    x = as_float_array("x", x, ("T", "N", "H"), dims)
+    h0 = as_float_array("h0", h0, ("N", "H"), dims)
+    keep = as_float_array("keep", keep, ("T", "N", "H"), dims)
+    if not np.all((keep >= 0.0) & (keep <= 1.0)):
+        raise ValueError("keep should lie in [0, 1] (the fraction of the old state kept at each step)")
+    return _leaky_recurrence(x, h0, keep, np.result_type(x, h0, keep))
+
+
+def _leaky_recurrence(x, h0, keep, dtype):
+    """h_t = keep_t * h_{t-1} + (1 - keep_t) * x_t for t = 1..T; keep (T, N, H) or broadcast to it."""
+    hs = np.empty(x.shape, dtype=dtype)
     h = h0
     for t in range(x.shape[0]):
-        h = alpha * h + (1.0 - alpha) * x[t]
+        h = keep[t] * h + (1.0 - keep[t]) * x[t]
         hs[t] = h
     return hs
 

@@ -10,7 +10,8 @@ stream is cut into ``batch_size`` rows read in parallel, and each row into chunk
 
 Training runs the chunks in order and carries the hidden state from one chunk to the
 next (row i of a chunk continues row i of the previous chunk), so the forward pass sees
-the whole past; the backward pass stops at the chunk boundary.
+the whole past; the backward pass stops at the chunk boundary. ``draw_layout`` pictures
+the layout of a short text.
 """
 import numpy as np
 
@@ -54,6 +55,38 @@ def split_for_tbptt(stream, batch_size, chunk_len):
     inputs, targets = rows[:, :-1], rows[:, 1:]
     return [(inputs[:, t:t + chunk_len].T.copy(), targets[:, t:t + chunk_len].T.copy())
             for t in range(0, L - 1, chunk_len)]
+
+
+def draw_layout(text, batch_size, chunk_len, ax=None):
+    """Draw how split_for_tbptt lays out the characters of ``text``: one row per sequence
+    of the batch, one colour per chunk; a white cell is only a target. Returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    chunks = split_for_tbptt(np.arange(len(text)), batch_size, chunk_len)
+    steps = sum(len(inputs) for inputs, _ in chunks)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.5 * (steps + 1) + 1, 0.6 * batch_size + 0.4))
+    colours = plt.cm.Pastel1(np.arange(9))
+    column = 0
+    for j, (inputs, targets) in enumerate(chunks):
+        for s, positions in enumerate(inputs):
+            for row, position in enumerate(positions):
+                is_last_input = j == len(chunks) - 1 and s == len(inputs) - 1
+                cells = [(column, position, colours[j % 9])]
+                if is_last_input:
+                    cells.append((column + 1, targets[s, row], "white"))
+                for x, at, fill in cells:
+                    ax.add_patch(plt.Rectangle((x, batch_size - 1 - row), 1, 1, ec="gray", fc=fill))
+                    ax.text(x + 0.5, batch_size - 0.5 - row, repr(text[at])[1:-1], ha="center",
+                            va="center", family="monospace")
+            column += 1
+    ax.set_xlim(0, steps + 1)
+    ax.set_ylim(0, batch_size)
+    ax.set_yticks(np.arange(batch_size) + 0.5, [f"row {i}" for i in reversed(range(batch_size))])
+    ax.set_xticks([])
+    ax.set_title(f"a stream of {len(text)} characters in {batch_size} rows; colours = chunks of "
+                 f"{chunk_len} input steps")
+    return ax
 
 
 def cross_entropy_per_step(logits, y):

@@ -30,18 +30,30 @@ def temperature_softmax(logits, temperature):
         return softmax(shifted / temperature)
 
 
+def sample_from_probs(probs, rng):
+    """One index per row of probs (..., K), drawn from that row's distribution with ``rng``.
+
+    One uniform number per row lands in the row's cumulative sum (all rows at once).
+    Returns an int64 array of shape probs.shape[:-1].
+    """
+    _check_rng(rng)
+    probs = as_float_array("probs", probs, np.shape(probs), {})
+    if probs.ndim == 0:
+        raise ValueError("probs should have at least one dimension (the K classes)")
+    flat = probs.reshape(-1, probs.shape[-1])
+    cumulative = np.cumsum(flat, axis=1)
+    u = rng.random(len(flat))[:, None] * cumulative[:, -1:]
+    picks = np.minimum((cumulative <= u).sum(axis=1), flat.shape[1] - 1)
+    return picks.astype(np.int64).reshape(probs.shape[:-1])
+
+
 def sample_from_logits(logits, temperature, rng):
     """One index per row of logits (..., K), drawn from softmax(logits / temperature).
 
     Returns an int64 array of shape logits.shape[:-1].
     """
     _check_rng(rng)
-    probs = temperature_softmax(logits, temperature)
-    flat = probs.reshape(-1, probs.shape[-1])
-    cumulative = np.cumsum(flat, axis=1)
-    u = rng.random(len(flat))[:, None] * cumulative[:, -1:]
-    picks = np.minimum((cumulative <= u).sum(axis=1), flat.shape[1] - 1)
-    return picks.astype(np.int64).reshape(probs.shape[:-1])
+    return sample_from_probs(temperature_softmax(logits, temperature), rng)
 
 
 def generate_names(model, vocab, count, temperature, rng, max_len=20, separator=SEPARATOR):

@@ -29,12 +29,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..attention import (PARAM_SPECS, attention_backward, attention_forward, self_attention_backward,
-                         self_attention_forward)
+from ..attention import (PARAM_SPECS, additive_keys, additive_keys_backward, attention_backward, attention_forward,
+                         self_attention_backward, self_attention_forward)
 from ..tasks.dates import encode_sources
 from ..gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
 from .initialisation import scaled_normal
-from ..rnn import softmax_cross_entropy
+from ..rnn import log_softmax, softmax_cross_entropy
 from ..validation import as_bool_array, as_int_array
 
 
@@ -44,6 +44,7 @@ class Seq2SeqCache(NamedTuple):
     reverse: np.ndarray        # (S, N) index of the length-wise reversal
     enc_caches: tuple          # gru caches of the forward (and backward) encoder
     self_cache: object         # self-attention cache over the encoder states, or None
+    h: np.ndarray              # (S, N, He) the encoder states the decoder attends over
     summary: np.ndarray        # (N, He)
     s0: np.ndarray             # (N, Hd)
     step_caches: list          # per decoder step: (gru step cache, attention cache or None)
@@ -58,12 +59,6 @@ def reverse_index(lengths, S):
     """
     t = np.arange(S)[:, None]
     return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
-
-
-def log_softmax(logits):
-    """Stable log of softmax over the last axis."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 class Seq2Seq:
@@ -152,8 +147,8 @@ class Seq2Seq:
         hs_f, cache_f = gru_forward(x, h0, p["enc_f_U"], p["enc_f_W"], p["enc_f_b"])
         rev = reverse_index(lengths, S)
         if self.bidirectional:
-            hs_r, cache_r = gru_forward(np.take_along_axis(x, rev[..., None], axis=0), h0,
-                                        p["enc_r_U"], p["enc_r_W"], p["enc_r_b"])
+            x_r = self._onehot(np.take_along_axis(src, rev, axis=0), self.src_vocab_size)
+            hs_r, cache_r = gru_forward(x_r, h0, p["enc_r_U"], p["enc_r_W"], p["enc_r_b"])
             hs_r = np.take_along_axis(hs_r, rev[..., None], axis=0)
             h = np.concatenate([hs_f, hs_r], axis=-1)
             summary = np.concatenate([hs_f[lengths - 1, cols], hs_r[0]], axis=-1)
@@ -198,16 +193,23 @@ class Seq2Seq:
     def _params_with_prefix(self, prefix):
         return {k[len(prefix):]: v for k, v in self.params.items() if k.startswith(prefix)}
 
-    def decoder_step(self, prev, s, h, summary, src_mask):
+    def attention_keys(self, h):
+        """For the additive score, the keys h W_h^T (S, N, A) that every decoder step reuses; else None."""
+        return additive_keys(h, self.params["att_W_h"]) if self.attention == "additive" else None
+
+    def decoder_step(self, prev, s, h, summary, src_mask, keys=None):
         """One decoder step from previous tokens prev (N,) and state s (N, Hd).
 
+        keys: ``attention_keys(h)``, computed once for all steps (None: computed here).
         Returns logits (N, K), the new state (N, Hd), alpha (N, S) or None, and caches.
         """
         p = self.params
         if self.attention is None:
             c, alpha, att_cache = summary, None, None
         else:
-            c, alpha, att_cache = attention_forward(s, h, self.attention, self._params_with_prefix("att_"), src_mask)
+            keys = self.attention_keys(h) if keys is None else keys
+            c, alpha, att_cache = attention_forward(s, h, self.attention, self._params_with_prefix("att_"), src_mask,
+                                                    keys=keys)
         x_t = np.concatenate([self._onehot(prev, self.tgt_vocab_size), c], axis=1)
         s_new, gru_cache = gru_step_forward(x_t, s, p["dec_U"], p["dec_W"], p["dec_b"])
         features = np.concatenate([s_new, c], axis=1)
@@ -220,13 +222,14 @@ class Seq2Seq:
         h, summary, enc_caches, lengths, rev, self_cache = self.encode(src, src_mask)
         dec_in = as_int_array("dec_in", dec_in, (None, src.shape[1]), {})
         s = s0 = self.initial_state(summary)
+        keys = self.attention_keys(h)
         logits, step_caches, features = [], [], []
         for t in range(dec_in.shape[0]):
-            logit, s, _, (gru_cache, att_cache, feat) = self.decoder_step(dec_in[t], s, h, summary, src_mask)
+            logit, s, _, (gru_cache, att_cache, feat) = self.decoder_step(dec_in[t], s, h, summary, src_mask, keys)
             logits.append(logit)
             step_caches.append((gru_cache, att_cache))
             features.append(feat)
-        cache = Seq2SeqCache(src_mask, lengths, rev, enc_caches, self_cache, summary, s0, step_caches,
+        cache = Seq2SeqCache(src_mask, lengths, rev, enc_caches, self_cache, h, summary, s0, step_caches,
                              np.stack(features))
         return np.stack(logits), cache, None
 
@@ -243,6 +246,7 @@ class Seq2Seq:
         dh = np.zeros((S, N, self.enc_size), dtype=dfeatures.dtype)
         dsummary = np.zeros((N, self.enc_size), dtype=dfeatures.dtype)
         ds = np.zeros((N, Hd), dtype=dfeatures.dtype)
+        dkeys = 0.0                # additive score: the keys' gradient, summed over the steps
         for t in reversed(range(L)):
             gru_cache, att_cache = cache.step_caches[t]
             dx_t, ds, dU, dW, db = gru_step_backward(dfeatures[t, :, :Hd] + ds, gru_cache)
@@ -256,8 +260,12 @@ class Seq2Seq:
                 ds_att, dh_t, dparams = attention_backward(dc, att_cache)
                 ds = ds + ds_att
                 dh += dh_t
+                dkeys = dkeys + dparams.pop("keys", 0.0)
                 for k, g in dparams.items():
                     grads["att_" + k] += g
+        if self.attention == "additive":
+            dh_keys, grads["att_W_h"] = additive_keys_backward(dkeys, cache.h, p["att_W_h"])
+            dh += dh_keys
         da0 = ds * (1.0 - cache.s0 ** 2)
         grads["init_W"] = da0.T @ cache.summary
         grads["init_b"] = da0.sum(axis=0)
@@ -276,11 +284,12 @@ class Seq2Seq:
         h, summary = self.encode(src, src_mask)[:2]
         N = h.shape[1]
         s = self.initial_state(summary)
+        keys = self.attention_keys(h)
         prev = np.full(N, self.start_id)
         done = np.zeros(N, dtype=bool)
         tokens, alphas = [], []
         for _ in range(max_len):
-            logits, s, alpha, _ = self.decoder_step(prev, s, h, summary, src_mask)
+            logits, s, alpha, _ = self.decoder_step(prev, s, h, summary, src_mask, keys)
             tok = np.where(done, self.pad_id, logits.argmax(axis=1))
             tokens.append(tok)
             alphas.append(alpha)
@@ -299,9 +308,10 @@ class Seq2Seq:
         src = np.asarray(src_ids, dtype=np.int64)[:, None]
         mask = np.ones(src.shape, dtype=bool)
         h, summary = self.encode(src, mask)[:2]
+        keys = self.attention_keys(h)
 
         def step_fn(prev, state):
-            logits, s_new, _, _ = self.decoder_step(np.array([prev]), state, h, summary, mask)
+            logits, s_new, _, _ = self.decoder_step(np.array([prev]), state, h, summary, mask, keys)
             return log_softmax(logits[0]), s_new
 
         return step_fn, self.initial_state(summary)

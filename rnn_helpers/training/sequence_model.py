@@ -1,4 +1,4 @@
-"""A recurrent layer (vanilla RNN, LSTM or GRU) followed by a linear read-out.
+"""A recurrent layer (vanilla RNN, ReLU RNN, LSTM or GRU) followed by a linear read-out.
 
 The model the course trains on its tasks: character language models and binary addition
 (a read-out at every step), the adding problem and classification (a read-out of the last
@@ -7,14 +7,27 @@ model with the same interface (``params``, ``forward``, ``backward``).
 """
 import numpy as np
 
-from .. import rnn
+from .. import relu_rnn, rnn
 from . import initialisation
 from ..validation import as_float_array
 
 #: Number of stacked gate blocks in U, W and b for each cell (contract of COURSE.md).
-GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
+#: "relu_rnn" is the vanilla recurrence with ReLU instead of tanh (with init="identity": the IRNN).
+GATE_BLOCKS = {"rnn": 1, "relu_rnn": 1, "gru": 3, "lstm": 4}
 READOUTS = ("every_step", "last_step")
 INITS = ("default", "orthogonal", "identity")
+
+
+def readout_backward(doutputs, hs, V):
+    """Backward of the read-out o_t = c + V h_t applied at every step with the same V and c.
+
+    doutputs (T, N, K) is the gradient on the outputs, hs (T, N, H) the hidden states.
+    Returns dhs (T, N, H), the gradient sent back to every state, and dV (K, H), dc (K,),
+    the sums over all steps and sequences.
+    """
+    T, N, H = hs.shape
+    flat = doutputs.reshape(T * N, -1)
+    return doutputs @ V, flat.T @ hs.reshape(T * N, H), flat.sum(axis=0)
 
 
 def _positive_int(name, value):
@@ -77,6 +90,8 @@ class SequenceModel:
             from ..gru import gru_forward
 
             hs, cache = gru_forward(x, state, p["U"], p["W"], p["b"])
+        elif self.cell == "relu_rnn":
+            hs, cache = relu_rnn.relu_rnn_forward(x, state, p["U"], p["W"], p["b"])
         else:
             hs, cache = rnn.rnn_forward(x, state, p["U"], p["W"], p["b"])
         return hs, cache, hs[-1]
@@ -90,6 +105,8 @@ class SequenceModel:
             from ..gru import gru_backward
 
             _, _, dU, dW, db = gru_backward(dhs, cache)
+        elif self.cell == "relu_rnn":
+            _, _, dU, dW, db = relu_rnn.relu_rnn_backward(dhs, cache)
         else:
             _, _, dU, dW, db = rnn.rnn_backward(dhs, cache)
         return dU, dW, db
@@ -120,10 +137,7 @@ class SequenceModel:
         T, N, H = hs.shape
         if self.readout == "every_step":
             doutputs = as_float_array("doutputs", doutputs, (T, N, self.output_size), {})
-            flat = doutputs.reshape(T * N, -1)
-            dV = flat.T @ hs.reshape(T * N, H)
-            dc = flat.sum(axis=0)
-            dhs = doutputs @ V
+            dhs, dV, dc = readout_backward(doutputs, hs, V)
         else:
             doutputs = as_float_array("doutputs", doutputs, (N, self.output_size), {})
             dV = doutputs.T @ hs[-1]

@@ -2,8 +2,8 @@
 
 The server is started by the tests on 127.0.0.1 (a free port, a random token, its own
 settings, workspace and runtime folders) on a temporary copy of the notebooks, in the
-student setup of ``make lab`` (the instructor's nbgrader extensions disabled by
-``hub/student_lab``). The browser is the distribution's Chromium (``/usr/bin/chromium``,
+student setup of ``make lab`` (the instructor's nbgrader extensions and the news pop-up
+disabled by ``hub/laptop_lab`` and ``hub/student_lab``). The browser is the distribution's Chromium (``/usr/bin/chromium``,
 or the executable named by ``RNN_COURSE_CHROMIUM``): the tests skip, saying why, where
 there is none or where Playwright is not installed. A failing test leaves a screenshot
 of the page in ``test-artifacts/browser/`` (the path is printed with the failure).
@@ -28,13 +28,11 @@ CHROMIUM = pathlib.Path(os.environ.get("RNN_COURSE_CHROMIUM", "/usr/bin/chromium
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-STUDENT_LAB = ROOT / "hub" / "student_lab"
-# User settings of the test's JupyterLab: every cell stays in the page (no windowing), and
-# no news or update checks (the test machine is offline).
+# The configuration folders of `make lab`, in its order (the Makefile's JUPYTER_CONFIG_PATH).
+STUDENT_LAB = [ROOT / "hub" / "laptop_lab", ROOT / "hub" / "student_lab"]
+# User settings of the test's JupyterLab: every cell stays in the page (no windowing).
 SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"fetchNews": "false", "checkForUpdates": False},
 }
 
 
@@ -94,7 +92,7 @@ def lab(sync_playwright_browser, tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(STUDENT_LAB), JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+    env = dict(os.environ, JUPYTER_CONFIG_PATH=os.pathsep.join(map(str, STUDENT_LAB)), JUPYTER_RUNTIME_DIR=str(base / "runtime"),
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                # The notebooks shorten their training under the autograder's variable.
                NBGRADER_EXECUTION="autograde")

@@ -1,7 +1,8 @@
-"""The course website (site/build.py): built here for notebook 01 (shortened training), it
-shows the exercises without solutions, hidden tests or mark schemes, has the glossary and
-the notation, loads nothing from outside, and in Chromium its maths is typeset and its
-figures load."""
+"""The course website (site/build.py): built here for notebooks 01 and 03 (shortened training),
+it shows the exercises without solutions, hidden tests or mark schemes, has the glossary and
+the notation, loads nothing from outside, shows a widget as the figure it drew, and in
+Chromium its maths is typeset, its figures load and every chapter link of the index opens
+its chapter."""
 import functools
 import html
 import http.server
@@ -17,6 +18,7 @@ from .conftest import ROOT
 pytestmark = pytest.mark.xdist_group("browser")
 
 NOTEBOOK = "01_sequences"
+WIDGETS = "03_vanishing_gradients"          # the gradient-decay explorer
 # (The students' versions say that hidden tests exist, in a comment; their code is what must not show.)
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "Mark scheme")
 
@@ -25,7 +27,7 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 def site(tmp_path_factory):
     pytest.importorskip("myst_nb", reason="the site's tools are not installed (pip install -e '.[test]')")
     out = tmp_path_factory.mktemp("site")
-    build = subprocess.run([sys.executable, str(ROOT / "site" / "build.py"), NOTEBOOK, "--fast", "--out", str(out)],
+    build = subprocess.run([sys.executable, str(ROOT / "site" / "build.py"), NOTEBOOK, WIDGETS, "--fast", "--out", str(out)],
                            capture_output=True, text=True, timeout=900)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     assert "site built in" in build.stdout
@@ -80,6 +82,12 @@ def test_the_site_has_the_glossary_the_notation_and_no_remote_assets(site):
     assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
 
+def test_a_widget_shows_as_the_figure_it_drew(site):
+    page = (site / WIDGETS / f"{WIDGETS}.html").read_text(encoding="utf-8")
+    assert "Interactive in JupyterLab: here, as it first appears" in page
+    assert "widget-view+json" not in page
+
+
 @pytest.fixture(scope="module")
 def served(site):
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
@@ -116,5 +124,23 @@ def test_a_page_typesets_its_maths_and_loads_its_figures_offline(sync_playwright
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
         print(f"screenshot of the failure: {ARTIFACTS / (request.node.name + '.png')}")
         raise
+    finally:
+        context.close()
+
+
+def test_every_chapter_link_of_the_index_opens_its_chapter(sync_playwright_browser, served):
+    context = sync_playwright_browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{served}/index.html")
+        table = page.locator("article table")
+        links = table.locator("a")
+        names = [text.strip() for text in links.all_inner_texts()]
+        assert names == [NOTEBOOK, WIDGETS], names          # the chapters built, as links
+        for name in names:
+            page.goto(f"{served}/index.html")
+            page.locator("article table a", has_text=name).click()
+            page.wait_for_url(f"**/{name}/{name}.html")
+            assert page.locator("article h1").count() >= 1
     finally:
         context.close()

@@ -27,7 +27,7 @@ def test_the_first_exercise_says_passed_for_a_right_answer_and_names_the_mistake
     nb.run(answer)
     assert "shape test passed" in nb.run(shape_test)      # the shape is still right
     message = nb.run(value_test)
-    assert "AssertionError" in message and "instead of W.T" in message, message
+    assert "AssertionError" in message and "the wrong way round" in message, message
     # The traceback quotes the cell's source (its print line among it); no line of output says passed.
     assert not [line for line in message.splitlines() if line.strip().endswith("passed")], message
 
@@ -40,21 +40,28 @@ def test_students_see_no_formgrader_and_no_create_assignment(open_notebook):
     menu.wait_for()
     items = [t.strip() for t in menu.locator(".lm-Menu-itemLabel").all_inner_texts() if t.strip()]
     page.keyboard.press("Escape")
-    assert "Assignment List" in items, items                # fetching and submitting stay
-    assert not {"Formgrader", "Formgrader (local)", "Courses"} & set(items), items
+    # No hub, no exchange: the assignment list is off too (Validate stays, in the toolbar).
+    assert not {"Assignment List", "Formgrader", "Formgrader (local)", "Courses"} & set(items), items
     assert page.get_by_text("Create Assignment").count() == 0
     assert page.get_by_title("Create Assignment").count() == 0
 
 
-def disabled_lab_plugins(config_path):
-    """The JupyterLab plugins disabled for a lab started with JUPYTER_CONFIG_PATH=config_path."""
+def test_a_fresh_notebook_shows_no_pop_up(open_notebook):
+    nb = open_notebook(NB01)
+    nb.page.wait_for_timeout(3000)          # the news question used to appear within a second
+    toasts = nb.page.locator(".Toastify__toast")
+    assert toasts.count() == 0, toasts.all_inner_texts()
+
+
+def disabled_lab_plugins(config_paths):
+    """The JupyterLab plugins disabled for a lab started with JUPYTER_CONFIG_PATH=config_paths."""
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "JUPYTER_CONFIG_PATH"}
-    if config_path:
-        env["JUPYTER_CONFIG_PATH"] = str(config_path)
+    if config_paths:
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(map(str, config_paths))
     listing = subprocess.run([sys.executable, "-m", "jupyterlab.labextensions", "list"], env=env,
                              capture_output=True, text=True, check=True)
     text = listing.stdout + listing.stderr
@@ -66,9 +73,12 @@ def test_make_lab_hides_the_instructor_tools_and_the_instructor_lab_keeps_them()
     from .conftest import ROOT, STUDENT_LAB
 
     makefile = (ROOT / "Makefile").read_text()
-    assert "lab: export JUPYTER_CONFIG_PATH := $(CURDIR)/hub/student_lab" in makefile
+    assert ("lab: export JUPYTER_CONFIG_PATH := "
+            + ":".join(f"$(CURDIR)/{p.relative_to(ROOT)}" for p in STUDENT_LAB)) in makefile
     instructor_tools = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                         "@jupyter/nbgrader:course-list"}
-    student = disabled_lab_plugins(STUDENT_LAB)
-    assert instructor_tools <= student and "@jupyter/nbgrader:assignment-list" not in student
+    laptop = disabled_lab_plugins(STUDENT_LAB)
+    assert instructor_tools | {"@jupyter/nbgrader:assignment-list"} <= laptop
+    hub_students = disabled_lab_plugins(STUDENT_LAB[1:])      # the hub's students fetch and submit
+    assert instructor_tools <= hub_students and "@jupyter/nbgrader:assignment-list" not in hub_students
     assert not instructor_tools & disabled_lab_plugins(None)

@@ -1,15 +1,19 @@
-"""An untouched student notebook, run as a student runs it, never says that a test passed.
+"""An untouched student notebook, run as a student runs it: it never says that a test passed,
+and every section after an unfinished exercise still runs.
 
 The student version has no solutions and no hidden tests: every exercise still raises
 ``NotImplementedError``. Run top to bottom with errors allowed (as *Run All* would if it did
 not stop), no locked test cell may print "passed": a cell may claim success only after
-something it checked passed.
+something it checked passed. And no cell outside the exercises and their tests may fail
+for want of a name an unfinished exercise would have defined (``NameError``): the
+experiments after an exercise use the student's function when it works, or a result the
+course ships, and say so.
 """
 import os
 import re
 
 import pytest
-from nbclient import NotebookClient
+from rnn_helpers.instructor.execution import SteadyNotebookClient
 
 from conftest import ASSIGNMENTS, grade_cells, read_notebook, student_notebook
 
@@ -24,13 +28,33 @@ def _text(output):
     return ""
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_untouched_student_notebook_never_says_passed(name, monkeypatch):
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")   # the short training runs
-    path = student_notebook(name)
-    nb = read_notebook(path)
-    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+_RUNS = {}
+# Both tests of a notebook share one execution: they run on the same xdist worker.
+NAMES = [pytest.param(name, marks=pytest.mark.xdist_group(f"untouched-{name}")) for name in ASSIGNMENTS]
+
+
+def untouched_run(name):
+    """The student version of ``name`` executed top to bottom, errors allowed (once per session)."""
+    if name not in _RUNS:
+        path = student_notebook(name)
+        nb = read_notebook(path)
+        previous = os.environ.get("NBGRADER_EXECUTION")
+        os.environ["NBGRADER_EXECUTION"] = "autograde"      # the short training runs
+        try:
+            SteadyNotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                                 resources={"metadata": {"path": str(path.parent)}}).execute()
+        finally:
+            if previous is None:
+                os.environ.pop("NBGRADER_EXECUTION")
+            else:
+                os.environ["NBGRADER_EXECUTION"] = previous
+        _RUNS[name] = nb
+    return _RUNS[name]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_untouched_student_notebook_never_says_passed(name):
+    nb = untouched_run(name)
     claims = []
     for grade_id, (cell, meta) in grade_cells(nb).items():
         if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
@@ -39,3 +63,18 @@ def test_untouched_student_notebook_never_says_passed(name, monkeypatch):
         if PASSED.search(text):
             claims.append(f"{grade_id}: {text.strip()[:120]!r}")
     assert not claims, f"{name}: untouched, these test cells say they passed:\n" + "\n".join(claims)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_untouched_student_notebook_reaches_every_section(name):
+    nb = untouched_run(name)
+    graded = {id(cell) for cell, meta in grade_cells(nb).values() if meta.get("solution") or meta.get("grade")}
+    missing = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or id(cell) in graded:
+            continue
+        for output in cell.get("outputs", []):
+            if output.output_type == "error" and output.ename == "NameError":
+                missing.append(f"cell {index}: {output.evalue}")
+    assert not missing, (f"{name}: untouched, these cells after an exercise cannot run:\n"
+                         + "\n".join(missing))

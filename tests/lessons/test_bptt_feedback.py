@@ -73,3 +73,26 @@ def test_bptt_right_structure_wrong_values_says_what_was_tested():
     assert bptt_hint("dU", 2 * right[2], *args).startswith("tested:")
     with pytest.raises(ValueError, match="name"):
         bptt_hint("dx_t", right[0], *args)
+
+
+def test_layout_mistakes_are_named():
+    from rnn_helpers.lessons.bptt_feedback import layout_hint
+    from rnn_helpers.lessons.truncated_bptt import split_for_tbptt
+
+    length, N, k = 15, 2, 3
+    stream = np.arange(length)
+    right = split_for_tbptt(stream, N, k)
+    interleaved = stream[:14].reshape(7, 2)
+    cases = [
+        ([(i.T, t.T) for i, t in right], "shape (steps, 2)"),
+        ([(i, i) for i, _ in right], "follows its input"),
+        ([(interleaved[:-1][s:s + k], interleaved[1:][s:s + k]) for s in range(0, 6, k)], "consecutive"),
+        ([right[1], right[0]], "does not continue"),
+        ([(i + 1, t + 1) for i, t in right], "columns start at"),
+        ([right[0]], "holds 3 inputs"),
+        ([(right[0][0][:2], right[0][1][:2]), (np.concatenate([right[0][0][2:], right[1][0]]),
+                                               np.concatenate([right[0][1][2:], right[1][1]]))], "chunks have"),
+        (right, "tested:"),
+    ]
+    for chunks, words in cases:
+        assert words in layout_hint(length, N, k, chunks), words

@@ -1,13 +1,13 @@
-"""A claim prints a check mark when it holds and stops the notebook when it does not."""
+"""A claim prints what it checked, on whose code, when it holds and stops the notebook when it does not."""
 import numpy as np
 import pytest
 
 from rnn_helpers.lessons.claims import ClaimFailed, claim
 
 
-def test_a_true_claim_prints_a_check_mark(capsys):
+def test_a_true_claim_says_it_checked_the_courses_code(capsys):
     assert claim(0.0014 < 0.01, "LSTM validation MSE 0.0014 < 0.01") is None   # no stray True
-    assert capsys.readouterr().out == "✓ LSTM validation MSE 0.0014 < 0.01\n"
+    assert capsys.readouterr().out == "checked on the course's code: LSTM validation MSE 0.0014 < 0.01\n"
 
 
 def test_a_false_claim_raises_and_prints_nothing(capsys):
@@ -22,3 +22,19 @@ def test_numpy_bools_count_but_arrays_and_numbers_do_not():
         claim(np.array([True, True]), "an array")
     with pytest.raises(TypeError, match="holds must be a bool"):
         claim(1, "a number")
+
+
+def test_a_timing_claim_that_fails_reports_and_goes_on(capsys, monkeypatch):
+    from rnn_helpers.lessons.claims import timing_claim
+    monkeypatch.delenv("RNN_COURSE_STRICT_TIMINGS", raising=False)
+    timing_claim(False, "the scan is faster than the loop")
+    assert capsys.readouterr().out.startswith("not seen in this run")
+    timing_claim(True, "the scan is faster than the loop")
+    assert capsys.readouterr().out == "checked on the course's code: the scan is faster than the loop\n"
+
+
+def test_a_timing_claim_fails_the_test_suite(monkeypatch):
+    from rnn_helpers.lessons.claims import timing_claim
+    monkeypatch.setenv("RNN_COURSE_STRICT_TIMINGS", "1")
+    with pytest.raises(ClaimFailed):
+        timing_claim(False, "the scan is faster than the loop")

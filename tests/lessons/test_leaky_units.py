@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from conftest import assert_gradients_match
-from rnn_helpers.lessons.leaky_units import (gradient_norms_vs_distance, leaky_rnn_backward, leaky_rnn_forward,
-                                     leaky_unit_forward, time_constant)
+from rnn_helpers.lessons.leaky_units import (gated_leaky_unit_forward, gradient_norms_vs_distance, leaky_rnn_backward,
+                                     leaky_rnn_forward, leaky_unit_forward, reaction_delay, time_constant)
 
 
 def test_leaky_unit_is_an_exponential_moving_average():
@@ -27,6 +27,18 @@ def test_leaky_unit_edge_cases_and_per_unit_alpha():
     hs = leaky_unit_forward(x, h0, alphas)
     for j, a in enumerate(alphas):
         np.testing.assert_allclose(hs[:, :, j], leaky_unit_forward(x[:, :, j:j + 1], h0[:, j:j + 1], a)[:, :, 0])
+
+
+def test_gated_leaky_unit_stores_at_open_steps_and_holds_between():
+    x = np.arange(1.0, 7.0).reshape(6, 1, 1)
+    keep = np.ones((6, 1, 1))
+    keep[[1, 4]] = 0.0                                  # write x at steps 1 and 4, hold otherwise
+    hs = gated_leaky_unit_forward(x, np.zeros((1, 1)), keep)
+    np.testing.assert_array_equal(hs[:, 0, 0], [0.0, 2.0, 2.0, 2.0, 5.0, 5.0])
+    constant = gated_leaky_unit_forward(x, np.zeros((1, 1)), np.full((6, 1, 1), 0.7))
+    np.testing.assert_allclose(constant, leaky_unit_forward(x, np.zeros((1, 1)), 0.7))
+    with pytest.raises(ValueError, match="keep"):
+        gated_leaky_unit_forward(x, np.zeros((1, 1)), np.full((6, 1, 1), 1.5))
 
 
 def test_impulse_response_decays_with_the_time_constant():
@@ -98,3 +110,17 @@ def test_inputs_are_not_modified_and_bad_inputs_raise():
         leaky_unit_forward(x[0], h0, 0.5)
     with pytest.raises(ValueError, match="cache"):
         leaky_rnn_backward(np.zeros((3, 2, 4)), None)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.5, 0.8, 0.9, 0.97, 0.995])
+@pytest.mark.parametrize("steps_before", [0, 1, 7, 60, 500])
+def test_reaction_delay_matches_the_simulated_unit(alpha, steps_before):
+    x = np.concatenate([np.ones(steps_before), -np.ones(3000)])[:, None, None]
+    hs = leaky_unit_forward(x, np.zeros((1, 1)), alpha)[steps_before:, 0, 0]
+    assert reaction_delay(alpha, steps_before) == int(np.argmax(hs < 0)) + 1
+
+
+def test_reaction_delay_edge_cases():
+    assert reaction_delay(1.0, 10) is None
+    with pytest.raises(ValueError, match="steps_before"):
+        reaction_delay(0.5, -1)

@@ -84,3 +84,13 @@ def test_generate_names_follows_a_model_that_always_writes_ab():
                         V=20.0 * np.eye(3)[[2, 0, 1]], c=np.zeros(3))
     names = generate_names(model, vocab, 4, 0.5, np.random.default_rng(0))
     assert names == ["ab"] * 4
+
+
+def test_sample_from_probs_draws_every_row_from_its_own_distribution():
+    from rnn_helpers.training.sampling import sample_from_probs
+    probs = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
+    picks = sample_from_probs(np.repeat(probs, 4000, axis=0), np.random.default_rng(5)).reshape(2, 4000)
+    assert np.all(picks[0] == 1) and set(np.unique(picks[1])) == {0, 2}
+    assert abs(np.mean(picks[1] == 0) - 0.5) < 0.03
+    with pytest.raises(ValueError, match="rng"):
+        sample_from_probs(probs, None)

@@ -3,7 +3,7 @@ import pytest
 
 from rnn_helpers.gradcheck import numerical_gradient, rel_error
 from rnn_helpers.training.losses import mean_squared_error
-from rnn_helpers.training.sequence_model import SequenceModel
+from rnn_helpers.training.sequence_model import SequenceModel, readout_backward
 from rnn_helpers.rnn import rnn_forward, softmax_cross_entropy
 
 
@@ -45,7 +45,7 @@ def test_state_carried_across_chunks_equals_one_long_forward():
     np.testing.assert_allclose(np.concatenate([first, second]), full)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", "relu_rnn", "gru", "lstm"])
 @pytest.mark.parametrize("readout", ["every_step", "last_step"])
 def test_backward_matches_numerical_gradients(cell, readout):
     rng = np.random.default_rng(2)
@@ -102,3 +102,12 @@ def test_bad_input_shape_names_x():
     m = SequenceModel("rnn", 3, 4, 2)
     with pytest.raises(ValueError, match=r"x should have shape \(T, N, 3\)"):
         m.forward(np.ones((2, 1, 4)))
+
+
+def test_readout_backward_matches_numerical_gradients():
+    rng = np.random.default_rng(3)
+    hs, V, c, doutputs = rng.normal(size=(4, 2, 3)), rng.normal(size=(5, 3)), rng.normal(size=5), rng.normal(size=(4, 2, 5))
+    dhs, dV, dc = readout_backward(doutputs, hs, V)
+    for analytic, value, f in [(dhs, hs, lambda a: a @ V.T + c), (dV, V, lambda a: hs @ a.T + c),
+                               (dc, c, lambda a: hs @ V.T + a)]:
+        assert rel_error(analytic, numerical_gradient(f, value.copy(), doutputs)) < 1e-8
