@@ -25,7 +25,8 @@ The test cells follow one pattern::
   course's version of another exercise's function it calls, so that one bug costs the
   points of one exercise only.
 * ``count_python_steps`` counts the Python bytecode steps a call runs, so that a test can
-  check that an answer is vectorised over time (the count grows like log T, not like T).
+  check that an answer is vectorised over time (the count grows like log T, not like T), or
+  stop an answer that tries every candidate where the exercise asks for a formula.
 """
 import contextlib
 import functools
@@ -333,20 +334,30 @@ def expect_unchanged(name, before, after):
         raise AssertionError(f"your code modified its input {name} in place; work on a copy")
 
 
-def count_python_steps(function, *args, **kwargs):
+class _TooManySteps(BaseException):
+    """Raised inside a call that ran over its step limit (not an ``Exception``, so that an
+    ``except Exception`` of the code under test does not swallow it)."""
+
+
+def count_python_steps(function, *args, step_limit=None, **kwargs):
     """``call_student(function, *args, **kwargs)`` and the number of Python bytecode steps it ran.
 
     Every Python frame entered during the call is traced instruction by instruction (numpy's
     compiled loops are not Python steps). A loop over the T steps of a sequence runs some
     steps per element, so its count grows like T; a vectorised scan's grows like log T.
+    With ``step_limit``, a call that runs more steps is stopped with an ``AssertionError``.
     Returns (result, steps).
     """
+    if step_limit is not None and (not isinstance(step_limit, int) or step_limit < 1):
+        raise ValueError(f"step_limit: expected a positive int or None, got {step_limit!r}")
     steps = 0
 
     def count(frame, event, arg):
         nonlocal steps
         if event == "opcode":
             steps += 1
+            if step_limit is not None and steps > step_limit:
+                raise _TooManySteps
         return count
 
     def enter(frame, event, arg):
@@ -363,4 +374,8 @@ def count_python_steps(function, *args, **kwargs):
         finally:
             sys.settrace(previous)
 
-    return call_student(traced, *args, **kwargs), steps
+    try:
+        return call_student(traced, *args, **kwargs), steps
+    except _TooManySteps:
+        name = getattr(function, "__name__", "your function")
+        raise AssertionError(f"{name} ran more than {step_limit:,} Python steps and was stopped") from None

@@ -1,4 +1,6 @@
 """The checks used by the notebooks' test cells resist wrong, lazy and cheating answers."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -198,3 +200,21 @@ def test_count_python_steps_grows_with_a_loop_over_time_and_not_with_a_scan():
     assert loop_long > 12 * loop_short
     assert scan_long < 2 * scan_short
     assert grading.count_python_steps(np.cumsum, long)[1] < 200
+
+
+def test_count_python_steps_stops_a_call_that_runs_over_its_limit_even_through_except_exception():
+    def tries_every_size(budget):
+        H = 0
+        while (H + 1) ** 2 <= budget:
+            try:
+                H += 1
+            except Exception:
+                pass
+        return H
+
+    assert grading.count_python_steps(tries_every_size, 100, step_limit=10 ** 4)[0] == 10
+    with pytest.raises(AssertionError, match="tries_every_size ran more than 10,000 Python steps"):
+        grading.count_python_steps(tries_every_size, 10 ** 12, step_limit=10 ** 4)
+    assert sys.gettrace() is None
+    with pytest.raises(ValueError, match="step_limit"):
+        grading.count_python_steps(len, [1], step_limit=0.5)

@@ -404,6 +404,7 @@ class ResilientExecute(SlicedPolling, Execute):
     def _take_snapshot(self):
         imports = "".join(f"try:\n    __import__({name!r})\nexcept ImportError:\n    pass\n"
                           for name in self._preimports)
+        imports += "__import__('rnn_helpers.instructor.integrity', fromlist=['_']).settle_libraries()\n"
         try:
             self._guard("snapshot", code_before=imports)
         except _Untrusted as problem:

@@ -14,7 +14,8 @@ The grader (``autograding.ResilientExecute``) raises these audit events from hid
 * ``rnn_course.snapshot`` before the notebook's first code cell: records the state below; from then on
   the routes to objects without a name (``gc.get_objects`` and friends,
   ``sys._current_frames``, reading the frame of a traceback that went through the guard),
-  trace and profile functions, new audit hooks, and assigning the code or defaults of a
+  trace and profile functions (except the step counter of ``grading.count_python_steps``),
+  new audit hooks, and assigning the code or defaults of a
   guarded function or the name, module or bases of a guarded class stop the kernel, with a
   signed verdict saying which (an exception would carry the guard's own frame to the
   submission); later snapshots are ignored;
@@ -67,6 +68,21 @@ _WATCHED_DATA = {"sys": frozenset({"modules", "path", "meta_path", "path_hooks",
 _SHELL_HOOK_LISTS = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
 
 
+def settle_libraries():
+    """Let the guarded libraries make the changes they make to themselves on first use, so that
+    they happen before the snapshot: PyTorch wraps an optimizer class's ``step`` (a profiling
+    hook) the first time an optimizer of that class is built."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    for cls in vars(torch.optim).values():
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer):
+            try:
+                cls([torch.zeros(1, requires_grad=True)])
+            except Exception:   # an optimizer that needs more arguments, or sparse parameters
+                pass
+
+
 def install(key, verdict_fd):
     """Install the guard in this process (once, before any notebook code runs)."""
     sys.addaudithook(_make_guard(bytes(key), verdict_fd))
@@ -77,6 +93,7 @@ def _make_guard(key, verdict_fd):
     (builtins included) never run inside it."""
     import _signal
     import _thread
+    import dis
     import gc
     import hashlib
     import os
@@ -85,6 +102,7 @@ def _make_guard(key, verdict_fd):
     _type, _id, _len, _callable, _str, _bytes, _repr = type, id, len, callable, str, bytes, repr
     _isinstance, _getattr, _list, _dict, _tuple, _sorted, _set = isinstance, getattr, list, dict, tuple, sorted, set
     _zip, _all, _BaseException, _KeyboardInterrupt = zip, all, BaseException, KeyboardInterrupt
+    _frozenset, _get_instructions = frozenset, dis.get_instructions
     _OSError, _ValueError, _TypeError = OSError, ValueError, TypeError
     _refused, _roots, _churn, _watched_data = REFUSED, PROTECTED_ROOTS, _CHURN, _WATCHED_DATA
     _shell_hook_lists, _refusal, _exit_status = _SHELL_HOOK_LISTS, REFUSAL, EXIT_STATUS
@@ -234,11 +252,17 @@ def _make_guard(key, verdict_fd):
                     for label, container in lists.items() if _type(container) in (_list, _dict)}
         grading = _modules.get("rnn_helpers.grading")
         wrapped = _getattr(_getattr(grading, "reference_disabled", None), "__wrapped__", None)
+        counter = _getattr(_getattr(grading, "count_python_steps", None), "__code__", None)
+        tracer = [c for c in _getattr(counter, "co_consts", ()) if _type(c) is _type(counter) and c.co_name == "traced"]
+        # the lines of its own two sys.settrace calls (the call of the code under test is on another)
+        tracer_lines = _frozenset(i.positions.lineno for i in _get_instructions(tracer[0])
+                                  if i.argval == "settrace") if tracer else _frozenset()
         snap.update(modules=modules, recorded=recorded, classes=classes, functions=functions, contents=contents,
                     objects=objects,
                     module_ids={_id(m): m for _, m, _, _ in modules},
                     signals={s: _getsignal(s) for s in _signals}, threads=_set(_current_frames()),
-                    chain=chain_of(caller), swapper=_getattr(wrapped, "__code__", None))
+                    chain=chain_of(caller), swapper=_getattr(wrapped, "__code__", None),
+                    tracer=tracer[0] if tracer else None, tracer_lines=tracer_lines)
         state["taken"] = True
 
     def fingerprint(namespace):
@@ -462,6 +486,9 @@ def _make_guard(key, verdict_fd):
                 elif event != "object.__delattr__" and event.startswith("object.") and \
                         _getframe(1).f_code is snap["swapper"]:
                     return   # reference_disabled swapping the reference functions' code
+                elif event == "sys.settrace" and snap["tracer"] is not None and \
+                        _getframe(1).f_code is snap["tracer"] and _getframe(1).f_lineno in snap["tracer_lines"]:
+                    return   # grading.count_python_steps setting and removing its step counter
                 what = args[1] if event.startswith("object.") and _type(args[1]) is _str else ""
                 answer(_refusal, [_refusal, event + (f" ({show(what)})" if what else "")])
                 _exit(_exit_status)

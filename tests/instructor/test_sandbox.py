@@ -583,7 +583,9 @@ GUARD_SCRIPT = textwrap.dedent("""\
                           ("code", lambda: setattr(grading.expect_equal, "__code__", (lambda: 0).__code__)),
                           ("class", lambda: setattr(grading.ReferenceImplementationCalled, "__bases__", (Exception,))),
                           ("hook", lambda: sys.addaudithook(lambda *a: None)),
-                          ("allowed", lambda: grading.call_student(len, [1, 2]))]:
+                          ("allowed", lambda: grading.call_student(len, [1, 2])),
+                          ("counted", lambda: grading.count_python_steps(len, [1, 2])),
+                          ("trace-inside-count", lambda: grading.count_python_steps(sys.settrace, None))]:
         pid = os.fork()
         if pid == 0:
             attempt()
@@ -615,6 +617,16 @@ GUARD_SCRIPT = textwrap.dedent("""\
     """)
 
 
+def test_pytorch_wraps_its_optimizers_before_the_snapshot_not_after():
+    torch = pytest.importorskip("torch")
+    integrity.settle_libraries()
+    steps = {cls: cls.step for cls in vars(torch.optim).values()
+             if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)}
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    assert all(cls.step is step for cls, step in steps.items()), "building an optimizer changed a guarded class"
+
+
 def test_the_guard_stops_the_deep_routes_restores_and_signs_its_verdicts():
     result = subprocess.run([sys.executable, "-c", GUARD_SCRIPT], capture_output=True, text=True, timeout=300,
                             cwd=ROOT)
@@ -623,12 +635,14 @@ def test_the_guard_stops_the_deep_routes_restores_and_signs_its_verdicts():
     routes = ("gc", "frames", "settrace", "code", "class", "hook")
     assert {k: results[k] for k in routes} == dict.fromkeys(routes, integrity.EXIT_STATUS)
     assert results["allowed"] == 0, "reference_disabled swaps the reference functions' code: allowed"
+    assert results["counted"] == 0, "grading.count_python_steps sets its own step counter: allowed"
+    assert results["trace-inside-count"] == integrity.EXIT_STATUS, "a trace set by the counted code is refused"
     assert results["restored"] and results["cleaned"]
     lines = results["lines"]
     refusals = [integrity.verdict(line, b"k" * 32, integrity.REFUSAL) for line in lines]
     assert [r[1].split(" ")[0] for r in refusals if r] == ["gc.get_referents", "sys._current_frames", "sys.settrace",
                                                             "object.__setattr__", "object.__setattr__",
-                                                            "sys.addaudithook"]
+                                                            "sys.addaudithook", "sys.settrace"]
     restored = next(integrity.verdict(line, b"k" * 32, "n2") for line in lines if line.startswith("n2 "))
     assert restored[0] == "restored" and "numpy.allclose" in restored and "rnn_helpers.grading.expect_equal" in restored
     assert "contextlib._GeneratorContextManager.__exit__" in restored
