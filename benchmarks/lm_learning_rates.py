@@ -5,9 +5,9 @@
 Trains the notebook's two models of the standard library's source (embedding 32, then an
 LSTM of 128 units or a vanilla RNN of 250, the same number of parameters) with the
 notebook's windows and Adam, once per learning rate and seed, and prints the held-out
-perplexity of each and the mean over the seeds; the notebook uses the best rate of each
-model and prints the means from ``language_model.LEARNING_RATE_SWEEP``, where a new run's
-means go. Takes tens of minutes (one BLAS thread: set OPENBLAS_NUM_THREADS=1).
+perplexity of each and the mean over the seeds, then the dictionary that
+``language_model.LEARNING_RATE_SWEEP`` holds (per seed; the notebook uses the best mean rate
+of each model). Takes tens of minutes (one BLAS thread: set OPENBLAS_NUM_THREADS=1).
 """
 import argparse
 import time
@@ -41,14 +41,20 @@ def main():
     vocab = CharVocab(train_text + valid_text)
     train_ids, valid_ids = vocab.encode(train_text), vocab.encode(valid_text)
     print(f"{'model':6s} {'lr':>7s} " + " ".join(f"{f'seed {s}':>8s}" for s in args.seeds) + f" {'mean':>7s} {'s':>6s}")
+    sweep = {}
     for name in args.models:
         cell, hidden = MODELS[name]
         for lr in args.rates:
             start = time.perf_counter()
             values = [held_out_perplexity(cell, hidden, lr, args.steps, seed, train_ids, valid_ids, vocab.size)
                       for seed in args.seeds]
+            for seed, value in zip(args.seeds, values):
+                sweep.setdefault(name, {}).setdefault(seed, []).append(round(value, 3))
             print(f"{name:6s} {lr:7.3f} " + " ".join(f"{v:8.3f}" for v in values)
                   + f" {np.mean(values):7.3f} {time.perf_counter() - start:6.0f}", flush=True)
+    print("\nlanguage_model.LEARNING_RATE_SWEEP:")
+    print({"steps": args.steps, "seeds": tuple(args.seeds), "rates": tuple(args.rates),
+           "perplexity": {name: {seed: tuple(v) for seed, v in by_seed.items()} for name, by_seed in sweep.items()}})
 
 
 if __name__ == "__main__":

@@ -96,13 +96,21 @@ def _make_guard(key, verdict_fd):
     import dis
     import gc
     import hashlib
+    import itertools
+    import operator
     import os
     import types
 
     _type, _id, _len, _callable, _str, _bytes, _repr = type, id, len, callable, str, bytes, repr
     _isinstance, _getattr, _list, _dict, _tuple, _sorted, _set = isinstance, getattr, list, dict, tuple, sorted, set
+    _issubclass = issubclass
     _zip, _all, _BaseException, _KeyboardInterrupt = zip, all, BaseException, KeyboardInterrupt
     _frozenset, _get_instructions = frozenset, dis.get_instructions
+    # C-level iteration for the quick comparison of everything at once (no Python loop per object)
+    _is, _chain, _proxy_keys, _proxy_values = (operator.is_, itertools.chain.from_iterable,
+                                               types.MappingProxyType.keys, types.MappingProxyType.values)
+    _code_of, _defaults_of, _kwdefaults_of, _contents_of = (operator.attrgetter(name) for name in (
+        "__code__", "__defaults__", "__kwdefaults__", "cell_contents"))
     _OSError, _ValueError, _TypeError = OSError, ValueError, TypeError
     _refused, _roots, _churn, _watched_data = REFUSED, PROTECTED_ROOTS, _CHURN, _WATCHED_DATA
     _shell_hook_lists, _refusal, _exit_status = _SHELL_HOOK_LISTS, REFUSAL, EXIT_STATUS
@@ -198,7 +206,8 @@ def _make_guard(key, verdict_fd):
             namespace = module.__dict__
             modules.append((name, module, namespace, _dict(namespace)))
             for value in _list(namespace.values()):
-                owner = _getattr(value, "__module__", None) if _isinstance(value, (_FunctionType, _type)) else None
+                kind = _type(value)   # not isinstance, which reads __class__ (a deprecated name of torch warns)
+                owner = _getattr(value, "__module__", None) if kind is _FunctionType or _issubclass(kind, _type) else None
                 if not protected(owner):
                     continue
                 recorded[_id(value)] = value
@@ -248,6 +257,16 @@ def _make_guard(key, verdict_fd):
                 objects.append((label, obj, _type(obj), tables))
             snap["user_ns"] = shell.user_ns
             snap["run_code"] = _getattr(type(shell).run_code, "__code__", None)
+        class_list = _tuple(c[0] for c in classes)
+        proxies = _list(_map(_class_dict, class_list))
+        function_list = _tuple(f[0] for f in functions)
+        cell_list = _tuple(cell for f in functions for cell, _ in f[4])
+        snap["quick"] = dict(
+            classes=class_list, metas=_tuple(c[1] for c in classes), sizes=_tuple(_map(_len, proxies)),
+            keys=_tuple(_chain(_map(_proxy_keys, proxies))), values=_tuple(_chain(_map(_proxy_values, proxies))),
+            functions=function_list, codes=_tuple(f[1] for f in functions), defaults=_tuple(f[2] for f in functions),
+            kwdefaults=_tuple(f[3] for f in functions), cells=cell_list,
+            contents=_tuple(contents for f in functions for _, contents in f[4]))
         contents = {label: (container, _list(container.items()) if _type(container) is _dict else _list(container))
                     for label, container in lists.items() if _type(container) in (_list, _dict)}
         grading = _modules.get("rnn_helpers.grading")
@@ -283,9 +302,12 @@ def _make_guard(key, verdict_fd):
 
     # -- comparing and putting back ---------------------------------------------------------------
 
-    def check(repair):
+    def check(repair, around_a_call=False):
         """What differs from the snapshot (descriptions); with ``repair``, put it back. Signals
-        first, so that no handler of the submission's runs while the rest is put back."""
+        first, so that no handler of the submission's runs while the rest is put back. Around a
+        call of the student's code (``around_a_call``) the code and defaults of the guarded
+        functions are not read (each read is an audit event, thousands per check): assigning
+        them is refused anyway, and the checks before and after the test cell read them."""
         changes = []
         for which in _timers:
             try:
@@ -322,8 +344,12 @@ def _make_guard(key, verdict_fd):
             if _type(module) is not _ModuleType:
                 changes.append(f"the class of module {name}")
                 continue
+            if _len(namespace) == _len(saved) and _all(_map(_is, namespace, saved)) and \
+                    _all(_map(_is, namespace.values(), saved.values())):
+                continue   # the same keys and values, in the same order
             check_table(name, namespace, saved, repair, changes, _churn.get(name, ()), _watched_data.get(name, ()))
-        for cls, meta, label, print_, saved in snap["classes"]:
+        quick = snap["quick"]
+        for cls, meta, label, print_, saved in (() if classes_unchanged(quick) else snap["classes"]):
             if _type(cls) is not meta:
                 changes.append(f"the metaclass of {label}")
                 continue
@@ -345,7 +371,8 @@ def _make_guard(key, verdict_fd):
                     changes.append(f"{label}.{show(key)} (deleted)")
                     if repair:
                         _set_class_attr(cls, key, old)
-        for f, code, defaults, kwdefaults, cells in snap["functions"]:
+        for f, code, defaults, kwdefaults, cells in (() if functions_unchanged(quick, around_a_call)
+                                                     else snap["functions"]):
             if f.__code__ is not code or f.__defaults__ is not defaults or f.__kwdefaults__ is not kwdefaults:
                 changes.append(f"the code of {show(f.__module__)}.{show(f.__qualname__)}")
                 if repair:
@@ -377,6 +404,29 @@ def _make_guard(key, verdict_fd):
             for table, saved in tables:
                 check_table(label, table, saved, repair, changes, (), (), added_callables_only=True)
         return changes
+
+    def classes_unchanged(quick):
+        """True if every guarded class has its metaclass and the same keys and values in its
+        namespace, in the same order: compared by identity, all at once."""
+        if not _all(_map(_is, _map(_type, quick["classes"]), quick["metas"])):
+            return False
+        proxies = _list(_map(_class_dict, quick["classes"]))
+        return (_tuple(_map(_len, proxies)) == quick["sizes"]
+                and _all(_map(_is, _chain(_map(_proxy_keys, proxies)), quick["keys"]))
+                and _all(_map(_is, _chain(_map(_proxy_values, proxies)), quick["values"])))
+
+    def functions_unchanged(quick, cells_only):
+        """True if every guarded function has its closure contents (and, unless ``cells_only``,
+        its code and defaults)."""
+        functions = quick["functions"]
+        try:
+            if not _all(_map(_is, _map(_contents_of, quick["cells"]), quick["contents"])):
+                return False
+        except _ValueError:   # a closure cell emptied
+            return False
+        return cells_only or (_all(_map(_is, _map(_code_of, functions), quick["codes"]))
+                              and _all(_map(_is, _map(_defaults_of, functions), quick["defaults"]))
+                              and _all(_map(_is, _map(_kwdefaults_of, functions), quick["kwdefaults"])))
 
     def check_table(label, table, saved, repair, changes, churn, watched, added_callables_only=False):
         """Compare a namespace (a dict) with its saved copy, by identity; only its string keys
@@ -522,10 +572,10 @@ def _make_guard(key, verdict_fd):
             answer(nonce, ["restored", *changes])
         elif event == "rnn_course.student_code_starts":
             state["calls"].append(bindings())
-            state["during_test"] += check(repair=True)
+            state["during_test"] += check(repair=True, around_a_call=True)
         elif event == "rnn_course.student_code_returned":
             saved = state["calls"].pop() if state["calls"] else {}
-            state["during_test"] += check(repair=True) + check_bindings(saved, repair=True)
+            state["during_test"] += check(repair=True, around_a_call=True) + check_bindings(saved, repair=True)
         elif event == "rnn_course.test_end":
             if nonce is not None and nonce == state["test"] and genuine_end(_getframe(2)):
                 state["during_test"] += check(repair=False) + check_bindings(snap.get("bindings", {}), repair=False)
