@@ -43,8 +43,9 @@ instructor-lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-# The long tests CI adds (every notebook under other RNN_COURSE_SEED values, the slow
-# security tests): `make test` leaves them out to stay under 20 minutes.
+# The long tests CI adds (every solution notebook in full, with the default RNN_COURSE_SEED and
+# another, grading on a TLS cluster, the slow security tests): `make test` leaves them out to
+# stay under 20 minutes.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --slow -m slow
 

@@ -1,10 +1,12 @@
-"""Every solution notebook executes top to bottom, without errors and without stderr.
+"""Every solution notebook executes top to bottom in full, without errors and without stderr,
+so that every claim it checks is checked.
 
-``make test`` runs each notebook once with the default seed. ``make test-slow`` (CI) runs
-each again under another value of ``RNN_COURSE_SEED`` (1, 2 and 3 in turn over the
-notebooks, so that CI stays well inside its time), and ``make test-seeds`` runs every
-notebook under all three: every claim a notebook checks must hold for any seed
-(rnn_helpers/seeding.py).
+These are long runs: ``make test-slow`` (CI) runs each notebook with the default seed and
+again under another value of ``RNN_COURSE_SEED`` (1, 2 and 3 in turn over the notebooks, so
+that CI stays well inside its time), and ``make test-seeds`` runs every notebook under all
+three: every claim a notebook checks must hold for any seed (rnn_helpers/seeding.py).
+``make test`` runs every solution notebook top to bottom too, as the autograder does (its
+experiments shortened): the grading pipeline's full-marks test.
 """
 import os
 import time
@@ -47,6 +49,7 @@ def problems_in(nb):
     return problems
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_solution_notebook_executes_cleanly(name):
     nb, elapsed = execute_solution(name)

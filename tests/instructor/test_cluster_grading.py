@@ -146,6 +146,7 @@ def scratch_left(scratch):
     return sorted(p.relative_to(scratch).as_posix() for p in root.rglob("*")) if root.exists() else []
 
 
+@pytest.mark.slow
 def test_tls_cluster_grades_like_one_local_worker_survives_a_killed_worker_and_leaves_no_scratch(
         cluster, baseline, tmp_path):
     address, processes, tls, scratch = cluster
