@@ -173,6 +173,7 @@ print(json.dumps(result))
     return json.loads(out.stdout)
 
 
+@pytest.mark.slow
 def test_release_fetch_submit_collect_grade_and_feedback_with_two_student_accounts(machine):
     course, students = machine["course"], machine["students"]
     first, second = students
