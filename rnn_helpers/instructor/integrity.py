@@ -34,7 +34,7 @@ The grader (``autograding.ResilientExecute``) raises these audit events from hid
 The state: the namespaces of numpy, the standard library, rnn_helpers, IPython, ipykernel and
 the rest of the kernel's machinery (their functions, classes and modules, and ``sys.path``,
 ``meta_path``, ``path_hooks``, ``pycache_prefix``, ``modules``); the attributes of their
-classes; the code, defaults and closure cells of their functions; the methods and hook lists
+classes; the code, defaults (keyword-only defaults by content too) and closure cells of their functions; the methods and hook lists
 of the kernel, the shell, its input and AST transformers and its events; signal handlers and
 interval timers; the notebook's names that refer to those modules and functions; threads
 running the notebook's code. The guard never runs code of the submission (no comparison, hash
@@ -266,6 +266,7 @@ def _make_guard(key, verdict_fd):
             keys=_tuple(_chain(_map(_proxy_keys, proxies))), values=_tuple(_chain(_map(_proxy_values, proxies))),
             functions=function_list, codes=_tuple(f[1] for f in functions), defaults=_tuple(f[2] for f in functions),
             kwdefaults=_tuple(f[3] for f in functions), cells=cell_list,
+            keyword_saved=_tuple((f[0], f[3], _tuple(f[3].items())) for f in functions if _type(f[3]) is _dict),
             contents=_tuple(contents for f in functions for _, contents in f[4]))
         contents = {label: (container, _list(container.items()) if _type(container) is _dict else _list(container))
                     for label, container in lists.items() if _type(container) in (_list, _dict)}
@@ -384,6 +385,13 @@ def _make_guard(key, verdict_fd):
                     if repair:
                         graveyard.append(cell.cell_contents if filled(cell) else None)
                         cell.cell_contents = contents
+        for f, table, saved in (() if keyword_defaults_unchanged(quick) else quick["keyword_saved"]):
+            if _len(table) != _len(saved) or not _all(_map(_is, _chain(_map(_tuple, table.items())), _chain(saved))):
+                changes.append(f"the keyword defaults of {show(f.__module__)}.{show(f.__qualname__)}")
+                if repair:
+                    graveyard.append(_list(table.items()))
+                    table.clear()
+                    table.update(saved)
         for label, (container, saved) in snap["contents"].items():
             now = _list(container.items()) if _type(container) is _dict else _list(container)
             if _len(now) != _len(saved) or not _all(same(a, b) or (_type(a) is _tuple and _type(b) is _tuple
@@ -414,6 +422,12 @@ def _make_guard(key, verdict_fd):
         return (_tuple(_map(_len, proxies)) == quick["sizes"]
                 and _all(_map(_is, _chain(_map(_proxy_keys, proxies)), quick["keys"]))
                 and _all(_map(_is, _chain(_map(_proxy_values, proxies)), quick["values"])))
+
+    def keyword_defaults_unchanged(quick):
+        """True if no dict of keyword-only defaults (``__kwdefaults__``, which can be changed in
+        place) of a guarded function was changed."""
+        return _all(_len(table) == _len(saved) and _all(_map(_is, _chain(_map(_tuple, table.items())), _chain(saved)))
+                    for _, table, saved in quick["keyword_saved"])
 
     def functions_unchanged(quick, cells_only):
         """True if every guarded function has its closure contents (and, unless ``cells_only``,

@@ -627,6 +627,37 @@ def test_pytorch_wraps_its_optimizers_before_the_snapshot_not_after():
     assert all(cls.step is step for cls, step in steps.items()), "building an optimizer changed a guarded class"
 
 
+KEYWORD_DEFAULTS_SCRIPT = textwrap.dedent("""\
+    import json, os, sys
+    import numpy.testing
+    from rnn_helpers import grading
+    from rnn_helpers.instructor import integrity
+    read, write = os.pipe()
+    integrity.install(b"k" * 32, write)
+    sys.audit("rnn_course.snapshot", "n1")
+    sys.audit("rnn_course.restore", "n2", "t1")
+    def answer():
+        numpy.testing.assert_allclose.__kwdefaults__["strict"] = "changed in place"
+    grading.call_student(answer)
+    after_call = numpy.testing.assert_allclose.__kwdefaults__["strict"]
+    answer()
+    sys.audit("rnn_course.verify", "n3", "t1")
+    os.close(write)
+    lines = os.read(read, 100000).decode().splitlines()
+    print(json.dumps({"after_call": after_call, "after_verify": numpy.testing.assert_allclose.__kwdefaults__["strict"],
+                      "verdict": integrity.verdict(next(l for l in lines if l.startswith("n3 ")), b"k" * 32, "n3")}))
+    """)
+
+
+def test_keyword_defaults_changed_in_place_are_put_back_and_counted():
+    result = subprocess.run([sys.executable, "-c", KEYWORD_DEFAULTS_SCRIPT], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(result.stdout.splitlines()[-1])
+    assert results["after_call"] is False and results["after_verify"] is False
+    assert "the keyword defaults of numpy.testing._private.utils.assert_allclose" in results["verdict"]
+
+
 def test_the_guard_stops_the_deep_routes_restores_and_signs_its_verdicts():
     result = subprocess.run([sys.executable, "-c", GUARD_SCRIPT], capture_output=True, text=True, timeout=300,
                             cwd=ROOT)
