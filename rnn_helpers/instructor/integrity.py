@@ -37,8 +37,9 @@ the rest of the kernel's machinery (their functions, classes and modules, and ``
 classes; the code, defaults (keyword-only defaults by content too) and closure cells of their
 functions; the methods and hook lists of the kernel, the shell, its input and AST transformers
 and its events; signal handlers and interval timers; the notebook's names that refer to those
-modules and functions; threads running the notebook's code. The guard never runs code of the submission (no comparison, hash
-or finalizer of its objects: what it replaces is kept, not freed).
+modules and functions; threads running the notebook's code. The guard never runs code of the
+submission (no comparison, hash or finalizer of its objects: what it replaces is kept, not
+freed).
 
 This is not a security boundary. Code that reads or writes the process's memory directly
 (ctypes, which libraries such as threadpoolctl use after the snapshot too, or numpy's stride
