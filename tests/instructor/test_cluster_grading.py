@@ -240,15 +240,21 @@ HOSTILE = {
         + CONNECT.replace("{target!r}", "{address!r}").replace(
             "{security}", "Security(tls_ca_file={ca!r}, tls_client_cert={worker_cert!r}, "
                           "tls_client_key={worker_key!r}, require_encryption=True)")),
+    # small files whole, and the lines of large ones that could hold a secret (printing every
+    # byte of /tmp, the kernel's own copy of the submission included, would only meet the output limit)
     "worker-scratch-snoop": (
         "import os\n"
         "for top in ({scratch!r}, '/tmp'):\n"
         "    for folder, _, files in os.walk(top):\n"
         "        for name in files:\n"
         "            try:\n"
-        "                print(folder, name, open(os.path.join(folder, name), 'rb').read().decode('latin-1'))\n"
+        "                text = open(os.path.join(folder, name), 'rb').read().decode('latin-1')\n"
         "            except OSError:\n"
-        "                pass\n"),
+        "                continue\n"
+        "            if len(text) > 65536:\n"
+        "                text = '\\n'.join(line for line in text.splitlines() if any(\n"
+        "                    word in line for word in ('secret', 'HIDDEN', '(300, 1024', 'PRIVATE KEY')))\n"
+        "            print(folder, name, text)\n"),
     "instructor-home-snoop": (
         "import os\n"
         "for path in ({decoy!r}, {tls!r}, os.path.expanduser('~')):\n"

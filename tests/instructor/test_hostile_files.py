@@ -272,6 +272,11 @@ def test_hostile_file_is_refused_and_the_rest_graded(graded_class, case):
         pytest.skip("making a device node needs root")
     result = graded_class
     lines = report_lines(result, student)
+    if student == "kernel-links" and result["run"].sandboxed:
+        assert_kernel_work_stayed_in_the_sandbox(result["course"], lines)
+        assert_nothing_outside_changed(result)
+        assert_other_students_unaffected(result)
+        return
     named = [line for line in lines if words in line and (entry is None or f": {entry} was refused" in line
                                                           or f"/{entry} was refused" in line)]
     assert named, f"{case}: no report line names {entry!r} with {words!r}:\n" + "\n".join(lines)
@@ -287,6 +292,19 @@ def test_hostile_file_is_refused_and_the_rest_graded(graded_class, case):
     for secret in SECRETS:
         assert secret not in returned_bytes(result["course"], student), f"{case}: the feedback holds {secret!r}"
     assert_other_students_unaffected(result)
+
+
+def assert_kernel_work_stayed_in_the_sandbox(course, lines):
+    """In the sandbox the kernel works on a copy of the submission in its own scratch space: the
+    links and the pipe it makes never reach the course, so nothing is refused and it is graded."""
+    folder = course / "autograded" / "kernel-links" / ASSIGNMENT
+    assert [p.name for p in folder.iterdir()] == [NOTEBOOK] and not (folder / NOTEBOOK).is_symlink()
+    assert not any(entry in line for line in lines for entry in ("extra.ipynb", "loot.html", "pipe")), lines
+    assert not (course / "refused" / "kernel-links").exists()
+    tests = autograded_tests(read_notebook(source_notebook(ASSIGNMENT)))
+    assert scores_by_cell(course)["kernel-links"] == tests
+    for secret in SECRETS:
+        assert secret not in returned_bytes(course, "kernel-links")
 
 
 @pytest.mark.parametrize("case", sorted(ZIP_CASES))
@@ -374,6 +392,11 @@ def test_by_hand_links_and_a_pipe_beside_the_notebook_are_refused_and_the_rest_g
 
 def test_by_hand_the_kernel_cannot_make_nbgrader_write_through_a_link(by_hand):
     log = by_hand["autograde"].stderr
+    if "each kernel runs in a sandbox" in log:
+        assert_kernel_work_stayed_in_the_sandbox(by_hand["course"],
+                                                 [line for line in log.splitlines() if "kernel-links" in line])
+        assert_nothing_outside_changed(by_hand)
+        return
     graded = by_hand["course"] / "autograded" / "kernel-links" / ASSIGNMENT
     for entry in (NOTEBOOK, "extra.ipynb", "loot.html", "pipe"):
         assert f"autograded/kernel-links/{ASSIGNMENT}/{entry} was refused" in log, log[-3000:]
