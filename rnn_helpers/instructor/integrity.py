@@ -387,7 +387,7 @@ def _make_guard(key, verdict_fd):
                         graveyard.append(cell.cell_contents if filled(cell) else None)
                         cell.cell_contents = contents
         for f, table, saved in (() if keyword_defaults_unchanged(quick) else quick["keyword_saved"]):
-            if _len(table) != _len(saved) or not _all(_map(_is, _chain(_map(_tuple, table.items())), _chain(saved))):
+            if not same_items(table, saved):
                 changes.append(f"the keyword defaults of {show(f.__module__)}.{show(f.__qualname__)}")
                 if repair:
                     graveyard.append(_list(table.items()))
@@ -424,11 +424,14 @@ def _make_guard(key, verdict_fd):
                 and _all(_map(_is, _chain(_map(_proxy_keys, proxies)), quick["keys"]))
                 and _all(_map(_is, _chain(_map(_proxy_values, proxies)), quick["values"])))
 
+    def same_items(table, saved):
+        """Does the dict ``table`` hold the (key, value) pairs ``saved``, by identity, in order?"""
+        return _len(table) == _len(saved) and _all(_map(_is, _chain(table.items()), _chain(saved)))
+
     def keyword_defaults_unchanged(quick):
         """True if no dict of keyword-only defaults (``__kwdefaults__``, which can be changed in
         place) of a guarded function was changed."""
-        return _all(_len(table) == _len(saved) and _all(_map(_is, _chain(_map(_tuple, table.items())), _chain(saved)))
-                    for _, table, saved in quick["keyword_saved"])
+        return _all(same_items(table, saved) for _, table, saved in quick["keyword_saved"])
 
     def functions_unchanged(quick, cells_only):
         """True if every guarded function has its closure contents (and, unless ``cells_only``,
