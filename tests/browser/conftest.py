@@ -26,7 +26,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 CHROMIUM = pathlib.Path(os.environ.get("RNN_COURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 # a test presses play on a tune without a real click
+                 "--autoplay-policy=no-user-gesture-required"]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 # The configuration folders of `make lab`, in its order (the Makefile's JUPYTER_CONFIG_PATH).
 STUDENT_LAB = [ROOT / "hub" / "laptop_lab", ROOT / "hub" / "student_lab"]
@@ -107,7 +109,7 @@ def lab(sync_playwright_browser, tmp_path_factory):
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
     server = Lab(root, port, token, process, log, base / "runtime")
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180    # a loaded machine can take minutes
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2):

@@ -82,3 +82,31 @@ def test_make_lab_hides_the_instructor_tools_and_the_instructor_lab_keeps_them()
     hub_students = disabled_lab_plugins(STUDENT_LAB[1:])      # the hub's students fetch and submit
     assert instructor_tools <= hub_students and "@jupyter/nbgrader:assignment-list" not in hub_students
     assert not instructor_tools & disabled_lab_plugins(None)
+
+
+NB07 = "07_generation/07_generation.ipynb"
+
+
+@pytest.mark.slow
+def test_an_untouched_notebook_07_plays_a_tune(open_notebook):
+    """A student stuck on every exercise steps through 07 with Shift+Enter and still hears
+    music: the tune cell shows an audio player whose WAV loads and plays."""
+    nb = open_notebook(NB07)
+    at = nb.index("Audio(synthesise(", nb.index("## 6."))
+    nb.run_up_to(at, timeout=300_000)
+    nb.run(at, timeout=300_000)
+    audio = nb.cell(at).locator(".jp-Cell-outputArea audio").first
+    audio.wait_for(state="attached")
+    state = audio.evaluate("""async e => {
+        if (e.readyState < 1) await new Promise((ok, fail) => {
+            e.addEventListener('loadedmetadata', ok, {once: true});
+            e.addEventListener('error', () => fail(new Error('the audio did not load')), {once: true});
+        });
+        await e.play();
+        await new Promise(ok => setTimeout(ok, 1500));
+        return {src: e.currentSrc.slice(0, 22), duration: e.duration, time: e.currentTime,
+                paused: e.paused, error: e.error && e.error.code};
+    }""")
+    assert state["src"].startswith("data:audio/wav"), state
+    assert state["error"] is None and state["duration"] > 2, state
+    assert state["time"] > 0.5 and not state["paused"], f"the tune does not play: {state}"
