@@ -1,9 +1,9 @@
-"""Time the three ways of computing h_t = a_t * h_{t-1} + b_t at larger sizes than notebook 11.
+"""Time the four ways of computing h_t = a_t * h_{t-1} + b_t at larger sizes than notebook 11.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/linear_scan_timing.py [--repeats 5]
 
 Prints the shortest of ``--repeats`` runs of ``linear_rnn.linear_scan`` with method
-"loop", "scan" and "cumulative": against T at N·H = 16 and N·H = 1024, and against N·H
+"loop", "scan", "blelloch" and "cumulative": against T at N·H = 16 and N·H = 1024, and against N·H
 at T = 1024, with the first size from which the scan beats the loop. Run it on a quiet
 machine: the figures are wall-clock times.
 """

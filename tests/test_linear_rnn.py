@@ -5,6 +5,7 @@ import pytest
 
 from conftest import assert_gradients_match
 from rnn_helpers import linear_rnn
+from rnn_helpers.lessons import scan_timings
 from rnn_helpers.gradcheck import numerical_gradient, rel_error
 
 
@@ -44,7 +45,7 @@ def plain_recurrence_backward(dh, a, h, h0):
     return da, db, np.conj(a[0]) * g
 
 
-# ------------------------------------------------------------------ the three methods
+# ------------------------------------------------------------------ the four methods
 
 @pytest.mark.parametrize("method", linear_rnn.METHODS)
 @pytest.mark.parametrize("complex_", [False, True], ids=["real", "complex"])
@@ -81,6 +82,21 @@ def test_scan_works_for_lengths_that_are_not_powers_of_two():
         a, b, h0 = recurrence(T, T=T, N=1, H=2)
         np.testing.assert_allclose(linear_rnn.linear_scan(a, b, h0, "scan"), plain_recurrence(a, b, h0),
                                    rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("complex_", [False, True], ids=["real", "complex"])
+def test_blelloch_matches_the_loop_for_every_length_up_to_33_and_a_long_one(complex_):
+    for T in [*range(1, 34), 5000]:
+        a, b, h0 = recurrence(T, T=T, N=2, H=2, complex_=complex_)
+        np.testing.assert_allclose(linear_rnn.linear_scan(a, b, h0, "blelloch"),
+                                   linear_rnn.linear_scan(a, b, h0, "loop"), rtol=1e-10, atol=1e-10)
+
+
+def test_the_scans_do_the_work_of_their_closed_forms():
+    for T in range(1, 130):
+        levels = (T - 1).bit_length()                                   # ceil(log2 T)
+        assert scan_timings.combines_done("scan", T) == T * levels - 2 ** levels + 1
+        assert scan_timings.combines_done("blelloch", T) == 2 * T - bin(T).count("1") - (T.bit_length() - 1) - 1 < 2 * T
 
 
 def test_an_empty_sequence_gives_no_states():
@@ -182,12 +198,13 @@ def test_backward_of_real_decays_is_real_even_with_complex_states():
     assert da.dtype == np.float64 and dh0.dtype == np.float64 and db.dtype == np.complex128
 
 
-# ------------------------------------------------------------------ minGRU
+# ------------------------------------------------------------------ minGRU and minLSTM
 
-def mingru_inputs(seed=0, T=6, N=3, D=4, H=5):
+def layer_inputs(seed=0, T=6, N=3, D=4, H=5, blocks=2):
+    """x, h0 and the stacked U (blocks * H, D), b (blocks * H,) of minGRU (2 blocks) or minLSTM (3)."""
     rng = np.random.default_rng(seed)
     return (rng.normal(size=(T, N, D)), rng.normal(size=(N, H)),
-            rng.normal(size=(2 * H, D)) / 2, rng.normal(size=2 * H))
+            rng.normal(size=(blocks * H, D)) / 2, rng.normal(size=blocks * H))
 
 
 def plain_mingru(x, h0, U, b):
@@ -200,29 +217,77 @@ def plain_mingru(x, h0, U, b):
     return np.array(hs)
 
 
-def test_mingru_forward_matches_a_step_by_step_loop():
+def plain_minlstm(x, h0, U, b):
+    """The paper's equations one step at a time: f' = f / (f + i), i' = i / (f + i)."""
+    H = h0.shape[1]
+    hs, h = [], h0
+    for x_t in x:
+        f = 1.0 / (1.0 + np.exp(-(x_t @ U[:H].T + b[:H])))
+        i = 1.0 / (1.0 + np.exp(-(x_t @ U[H:2 * H].T + b[H:2 * H])))
+        h = f / (f + i) * h + i / (f + i) * (x_t @ U[2 * H:].T + b[2 * H:])
+        hs.append(h)
+    return np.array(hs)
+
+
+#: name -> (blocks, forward, backward, the equations step by step, the cache type)
+LAYERS = {
+    "mingru": (2, linear_rnn.mingru_forward, linear_rnn.mingru_backward, plain_mingru, linear_rnn.MinGRUCache),
+    "minlstm": (3, linear_rnn.minlstm_forward, linear_rnn.minlstm_backward, plain_minlstm, linear_rnn.MinLSTMCache),
+}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layer_forward_matches_a_step_by_step_loop(layer):
+    blocks, forward, _, plain, cache_type = LAYERS[layer]
     for seed, sizes in enumerate([(6, 3, 4, 5), (1, 1, 1, 1), (40, 2, 3, 2)]):
-        x, h0, U, b = mingru_inputs(seed, *sizes)
-        hs, cache = linear_rnn.mingru_forward(x, h0, U, b)
-        np.testing.assert_allclose(hs, plain_mingru(x, h0, U, b), rtol=1e-10, atol=1e-12)
-        assert isinstance(cache, linear_rnn.MinGRUCache) and cache.z.shape == hs.shape
+        x, h0, U, b = layer_inputs(seed, *sizes, blocks=blocks)
+        hs, cache = forward(x, h0, U, b)
+        np.testing.assert_allclose(hs, plain(x, h0, U, b), rtol=1e-10, atol=1e-12)
+        assert isinstance(cache, cache_type) and cache.h_tilde.shape == hs.shape
 
 
-def test_mingru_backward_gradient_check():
-    x, h0, U, b = mingru_inputs(1)
-    hs, cache = linear_rnn.mingru_forward(x, h0, U, b)
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layer_backward_gradient_check(layer):
+    blocks, forward, backward, _, _ = LAYERS[layer]
+    x, h0, U, b = layer_inputs(1, blocks=blocks)
+    hs, cache = forward(x, h0, U, b)
     dhs = np.random.default_rng(2).normal(size=hs.shape)
-    assert_gradients_match(linear_rnn.mingru_forward, [x, h0, U, b], linear_rnn.mingru_backward(dhs, cache), dhs)
+    assert_gradients_match(forward, [x, h0, U, b], backward(dhs, cache), dhs)
+
+
+def test_minlstm_normalises_its_gates_even_where_f_plus_i_underflows():
+    x, h0, U, b = layer_inputs(0, blocks=3)
+    cache = linear_rnn.minlstm_forward(x, h0, U, b)[1]
+    np.testing.assert_allclose(cache.i_norm, cache.i / (cache.f + cache.i), rtol=1e-12)
+    x, h0, U, _ = layer_inputs(1, T=3, N=1, D=1, H=1, blocks=3)
+    b = np.array([-800.0, -790.0, 0.0])                 # f and i are 0 in float64, f / i = exp(-10)
+    hs, cache = linear_rnn.minlstm_forward(np.zeros_like(x), h0, U, b)
+    assert np.all(cache.f + cache.i == 0)
+    np.testing.assert_allclose(cache.i_norm, 1 / (1 + np.exp(-10.0)), rtol=1e-12)
+    assert np.all(np.isfinite(hs))
 
 
 def test_mingru_checks_shapes_and_caches():
-    x, h0, U, b = mingru_inputs(3)
+    x, h0, U, b = layer_inputs(3)
     with pytest.raises(ValueError, match=r"U should have shape \(2H, D\) = \(10, 4\).*\(15, 4\)"):
         linear_rnn.mingru_forward(x, h0, np.zeros((15, 4)), b)
     with pytest.raises(ValueError, match="b should have shape"):
         linear_rnn.mingru_forward(x, h0, U, b[:-1])
     with pytest.raises(ValueError, match="cache returned by mingru_forward"):
         linear_rnn.mingru_backward(np.zeros((6, 3, 5)), ("not", "a", "cache"))
+
+
+def test_minlstm_checks_shapes_and_caches():
+    x, h0, U, b = layer_inputs(4, blocks=3)
+    with pytest.raises(ValueError, match=r"U should have shape \(3H, D\) = \(15, 4\).*\(10, 4\)"):
+        linear_rnn.minlstm_forward(x, h0, np.zeros((10, 4)), b)
+    with pytest.raises(ValueError, match=r"b should have shape \(3H,\) = \(15,\)"):
+        linear_rnn.minlstm_forward(x, h0, U, b[:-1])
+    with pytest.raises(ValueError, match="x should be a floating-point array"):
+        linear_rnn.minlstm_forward(x.astype(int), h0, U, b)
+    hs, mingru_cache = linear_rnn.mingru_forward(*layer_inputs(4))
+    with pytest.raises(ValueError, match="cache returned by minlstm_forward.*MinGRUCache"):
+        linear_rnn.minlstm_backward(np.zeros_like(hs), mingru_cache)
 
 
 # ------------------------------------------------------------------ linear attention
@@ -271,7 +336,7 @@ def test_bad_inputs_get_clear_errors():
         linear_rnn.linear_scan(a[0], b[0])
     with pytest.raises(ValueError, match="a should be a floating-point or complex array.*int64"):
         linear_rnn.linear_scan(np.ones((2, 1, 1), dtype=np.int64), np.ones((2, 1, 1)))
-    with pytest.raises(ValueError, match=r"method should be one of \('loop', 'scan', 'cumulative'\)"):
+    with pytest.raises(ValueError, match=r"method should be one of \('loop', 'scan', 'blelloch', 'cumulative'\)"):
         linear_rnn.linear_scan(a, b, method="parallel")
     with pytest.raises(ValueError, match=r"dh should have shape|h should have shape"):
         linear_rnn.linear_scan_backward(np.zeros((9, 2, 3)), a, np.zeros((8, 2, 3)))
@@ -279,9 +344,10 @@ def test_bad_inputs_get_clear_errors():
 
 def test_no_function_modifies_its_inputs():
     a, b, h0 = recurrence(14, complex_=True)
-    x, s0, U, bias = mingru_inputs(15)
+    x, s0, U, bias = layer_inputs(15)
+    U3, bias3 = layer_inputs(15, blocks=3)[2:]
     q = np.random.default_rng(16).normal(size=(6, 2, 3))
-    arrays = [a, b, h0, x, s0, U, bias, q]
+    arrays = [a, b, h0, x, s0, U, bias, U3, bias3, q]
     before = [array.copy() for array in arrays]
     for method in linear_rnn.METHODS:
         h = linear_rnn.linear_scan(a, b, h0, method=method)
@@ -289,6 +355,7 @@ def test_no_function_modifies_its_inputs():
     hs, cache = linear_rnn.mingru_forward(x, s0, U, bias)
     dhs = np.ones_like(hs)
     linear_rnn.mingru_backward(dhs, cache)
+    linear_rnn.minlstm_backward(dhs, linear_rnn.minlstm_forward(x, s0, U3, bias3)[1])
     for method in linear_rnn.ATTENTION_METHODS:
         linear_rnn.causal_linear_attention(q, q, q, method=method)
     for array, copy in zip(arrays + [dhs], before + [np.ones_like(hs)]):

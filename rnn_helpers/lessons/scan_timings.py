@@ -1,5 +1,6 @@
-"""Timings of notebook 11: the GRU's loop, the three ways to run a linear recurrence, and
-linear attention as a recurrence or as a (T, T) matrix.
+"""Timings of notebook 11: the GRU's loop, the four ways to run a linear recurrence, and
+linear attention as a recurrence or as a (T, T) matrix; and the work of the two scans,
+counted.
 
 Every figure is the shortest of a few wall-clock runs (the least disturbed by whatever else
 the machine does), with whatever BLAS threads the caller pinned. They are this machine's
@@ -7,6 +8,7 @@ figures under this run's load, not laws: the notebook states them as such, and
 ``benchmarks/linear_scan_timing.py`` prints the same tables for larger sizes.
 """
 import time
+from unittest import mock
 
 import numpy as np
 
@@ -58,6 +60,17 @@ def attention_times(lengths, N, Dk, Dv, rng, repeats=3):
         for method in linear_rnn.ATTENTION_METHODS:
             times[method].append(best_time(lambda: linear_rnn.causal_linear_attention(q, k, v, method), repeats))
     return {method: np.array(values) for method, values in times.items()}
+
+
+def combines_done(method, T):
+    """How many pairs ``linear_rnn.linear_scan(..., method)`` combines for T steps of one number each.
+
+    Wraps ``linear_rnn.combine`` (which the scans call on whole slices) and adds up the sizes
+    of the arrays it is called on: the work the scan actually does, not a formula.
+    """
+    with mock.patch.object(linear_rnn, "combine", wraps=linear_rnn.combine) as counting:
+        linear_rnn.linear_scan(np.ones((T, 1, 1)), np.ones((T, 1, 1)), method=method)
+    return sum(np.size(call.args[0][0]) for call in counting.call_args_list)
 
 
 def growth_exponent(sizes, seconds):

@@ -1,38 +1,49 @@
-"""A stack of minGRU layers with a linear read-out: the model that trains without a loop over time.
+"""A stack of minGRU (or minLSTM) layers with a linear read-out: the model that trains without a
+loop over time.
 
 It has the interface of ``SequenceModel`` (``params``, ``forward``, ``backward``,
 ``num_parameters``), so the course's training loop, clipping and optimisers train it
 unchanged. Layer l maps its input (T, N, D_l) to states (T, N, H_l) with
-``linear_rnn.mingru_forward`` (one matmul and one associative scan); the next layer reads
+``linear_rnn.mingru_forward`` (``cell="mingru"``) or ``linear_rnn.minlstm_forward``
+(``cell="minlstm"``), one matmul and one associative scan each; the next layer reads
 those states, so its gates depend on the past through them. The read-out o = V h + c reads
 the last state (``readout="last_step"``, outputs (N, K)) or every state (``"every_step"``,
 outputs (T, N, K)).
 
-Parameters: ``U0`` (2H_0, D), ``b0`` (2H_0,), ``U1`` (2H_1, H_0), ``b1``, ..., ``V`` (K, H_last),
-``c`` (K,). Rows [:H] of each U and b belong to the update gate z, rows [H:] to the candidate.
+Parameters: ``U0`` (G H_0, D), ``b0`` (G H_0,), ``U1`` (G H_1, H_0), ``b1``, ..., ``V`` (K, H_last),
+``c`` (K,), with G = 2 blocks for minGRU (the update gate z, then the candidate) and G = 3 for
+minLSTM (the forget gate f, the input gate i, then the candidate): the gates are the rows
+[:(G - 1) H] of each U and b, the candidate the last H rows.
 
-``selective=False`` is the time-invariant ablation: the update gates' input weights (rows
-[:H] of every U) are zero and stay zero, so each unit's z = sigmoid(b_z) is the same at every
-step: h_t = a h_{t-1} + (1 - a) h~_t with a fixed, learned decay a per unit.
+``selective=False`` is the time-invariant ablation: the gates' input weights (rows
+[:(G - 1) H] of every U) are zero and stay zero, so every gate is the same at every step:
+h_t = a h_{t-1} + (1 - a) h~_t with a fixed, learned decay a per unit.
 """
 import numpy as np
 
-from ..linear_rnn import mingru_backward, mingru_forward
+from ..linear_rnn import mingru_backward, mingru_forward, minlstm_backward, minlstm_forward
 from ..validation import as_float_array
 from . import initialisation
 
 READOUTS = ("every_step", "last_step")
+#: cell -> (blocks stacked in U and b, forward, backward)
+CELLS = {"mingru": (2, mingru_forward, mingru_backward), "minlstm": (3, minlstm_forward, minlstm_backward)}
 
 
 class MinGRUModel:
-    """Stacked minGRU layers of sizes ``hidden_sizes`` and a linear read-out of size ``output_size``.
+    """Stacked minGRU (or minLSTM) layers of sizes ``hidden_sizes`` and a linear read-out of size ``output_size``.
 
-    ``gate_bias`` is the initial bias b_z of every update gate: z = sigmoid(b_z) at the start,
-    so a negative value starts every unit with a long memory (decay 1 - z close to 1).
+    ``gate_bias`` sets the decay every unit starts with: minGRU's update gates get the bias
+    b_z = gate_bias, so z = sigmoid(gate_bias); minLSTM's get b_f = -gate_bias and
+    b_i = gate_bias, so that its normalised input gate i' = i / (f + i) is the same
+    sigmoid(gate_bias) (sigmoid(-g) + sigmoid(g) = 1). A negative value starts every unit with
+    a long memory (decay 1 - sigmoid(gate_bias) close to 1), in both cells alike.
     """
 
-    def __init__(self, input_size, hidden_sizes, output_size, *, readout="last_step", selective=True,
-                 gate_bias=0.0, rng=None, dtype=np.float64):
+    def __init__(self, input_size, hidden_sizes, output_size, *, cell="mingru", readout="last_step",
+                 selective=True, gate_bias=0.0, rng=None, dtype=np.float64):
+        if cell not in CELLS:
+            raise ValueError(f"cell should be one of {tuple(CELLS)}, but got {cell!r}")
         if readout not in READOUTS:
             raise ValueError(f"readout should be one of {READOUTS}, but got {readout!r}")
         hidden_sizes = tuple(hidden_sizes)
@@ -43,15 +54,19 @@ class MinGRUModel:
                              f"but got {input_size!r}, {hidden_sizes!r}, {output_size!r}")
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng should be a numpy Generator (course_rng(seed)), but got {type(rng).__name__}")
-        self.readout, self.selective, self.dtype = readout, selective, np.dtype(dtype)
+        self.cell, self.readout, self.selective, self.dtype = cell, readout, selective, np.dtype(dtype)
         self.input_size, self.hidden_sizes, self.output_size = input_size, hidden_sizes, output_size
+        blocks, self._forward, self._backward = CELLS[cell]
         params = {}
         for layer, (D, H) in enumerate(zip(sizes[:-2], hidden_sizes)):
-            U = initialisation.scaled_normal((2 * H, D), rng)
+            U = initialisation.scaled_normal((blocks * H, D), rng)
             if not selective:
-                U[:H] = 0.0
-            b = np.zeros(2 * H)
-            b[:H] = gate_bias
+                U[:(blocks - 1) * H] = 0.0
+            b = np.zeros(blocks * H)
+            if cell == "mingru":
+                b[:H] = gate_bias
+            else:
+                b[:H], b[H:2 * H] = -gate_bias, gate_bias
             params[f"U{layer}"], params[f"b{layer}"] = U, b
         params["V"] = initialisation.scaled_normal((output_size, hidden_sizes[-1]), rng)
         params["c"] = np.zeros(output_size)
@@ -67,7 +82,7 @@ class MinGRUModel:
         caches, inputs = [], x
         for layer, H in enumerate(self.hidden_sizes):
             h0 = np.zeros((x.shape[1], H), dtype=self.dtype)
-            inputs, cache = mingru_forward(inputs, h0, self.params[f"U{layer}"], self.params[f"b{layer}"])
+            inputs, cache = self._forward(inputs, h0, self.params[f"U{layer}"], self.params[f"b{layer}"])
             caches.append(cache)
         hs = inputs
         read = hs if self.readout == "every_step" else hs[-1]
@@ -90,8 +105,8 @@ class MinGRUModel:
             dhs = np.zeros_like(hs)
             dhs[-1] = doutputs @ V
         for layer in reversed(range(len(self.hidden_sizes))):
-            dhs, _, dU, db = mingru_backward(dhs.astype(self.dtype, copy=False), caches[layer])
+            dhs, _, dU, db = self._backward(dhs.astype(self.dtype, copy=False), caches[layer])
             if not self.selective:
-                dU[:self.hidden_sizes[layer]] = 0.0      # the gates ignore the input: no gradient
+                dU[:-self.hidden_sizes[layer]] = 0.0     # the gates ignore the input: no gradient
             grads[f"U{layer}"], grads[f"b{layer}"] = dU, db
         return grads
