@@ -1,15 +1,18 @@
 """Forward + backward time of the course's rnn, lstm and gru against torch.nn.RNN/LSTM/GRU.
 
-    python benchmarks/kernels_vs_torch.py [--repeats 7] [--quick]
+    python benchmarks/kernels_vs_torch.py [--repeats 7] [--quick] [--cells lstm gru]
 
 For every cell, shape and dtype: the median time of a forward pass over the whole sequence
 plus the backward pass that gives the gradients of all parameters, of the input sequence and
 of the initial state(s), for the course's contract functions (``rnn_forward`` +
 ``rnn_backward`` etc.) and for PyTorch's CPU layer with the same shapes, dtype and number
 of threads (torch.set_num_threads = numpy's BLAS thread count, read with threadpoolctl).
+The two are timed in turns (course, torch, course, torch, ...), so that a burst of other
+work on a shared machine slows both alike and their ratio stays comparable.
 
 Columns: the two medians, the ratio course / torch (below 1 means the course is faster) and
-the achieved matmul GFLOP/s of each as a fraction of the machine's "peak", measured as
+the load average (1 min) when the row was done; then, in a second table, the achieved matmul
+GFLOP/s of each as a fraction of the machine's "peak", measured as
 numpy's best GFLOP/s on a 2048 x 2048 matmul in the same dtype. Only matmul flops are
 counted: forward 2*T*N*G*H*(D + H) for G gate blocks (1 rnn, 4 lstm, 3 gru), backward twice
 that (gradients of the inputs and of the weights), so 6*T*N*G*H*(D + H) in all.
@@ -37,18 +40,17 @@ def blas_threads():
     return counts[0] if counts else 1
 
 
-def run_times(run, repeats):
-    run()                                    # warm-up (allocations, thread pools)
-    times = []
+def run_times(runs, repeats):
+    """Times of each run in ``runs``, called in turns ``repeats`` times: one list per run."""
+    for run in runs:
+        run()                                # warm-up (allocations, thread pools)
+    times = [[] for _ in runs]
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
+        for run, its_times in zip(runs, times):
+            start = time.perf_counter()
+            run()
+            its_times.append(time.perf_counter() - start)
     return times
-
-
-def median_seconds(run, repeats):
-    return float(np.median(run_times(run, repeats)))
 
 
 def matmul_peak_gflops(dtype, repeats, n=2048):
@@ -56,7 +58,7 @@ def matmul_peak_gflops(dtype, repeats, n=2048):
     rng = np.random.default_rng(0)
     a = rng.normal(size=(n, n)).astype(dtype)
     b = rng.normal(size=(n, n)).astype(dtype)
-    return 2 * n ** 3 / min(run_times(lambda: a @ b, repeats)) / 1e9
+    return 2 * n ** 3 / min(run_times([lambda: a @ b], repeats)[0]) / 1e9
 
 
 def course_runner(cell, x, h0, U, W, b, dhs):
@@ -97,6 +99,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="only the small shape")
+    parser.add_argument("--cells", nargs="+", choices=list(GATES), default=list(GATES),
+                        help="the cells to time (default: all)")
     args = parser.parse_args()
     try:
         import torch                         # the optional extra
@@ -113,21 +117,24 @@ def main():
     peaks = {dtype: matmul_peak_gflops(dtype, args.repeats) for dtype in (np.float32, np.float64)}
     rows = []
     print(f"{'cell':5s} {'T,N,D,H':>16s} {'dtype':8s} {'course ms':>10s} {'torch ms':>9s} "
-          f"{'ratio':>6s}")
+          f"{'ratio':>6s} {'load':>5s}")
     rng = np.random.default_rng(0)
     for T, N, D, H in shapes:
         for dtype in (np.float32, np.float64):
-            for cell, G in GATES.items():
+            for cell in args.cells:
+                G = GATES[cell]
                 x = rng.normal(size=(T, N, D)).astype(dtype)
                 h0 = rng.normal(scale=0.5, size=(N, H)).astype(dtype)
                 U = rng.normal(scale=D ** -0.5, size=(G * H, D)).astype(dtype)
                 W = rng.normal(scale=H ** -0.5, size=(G * H, H)).astype(dtype)
                 b = rng.normal(scale=0.1, size=G * H).astype(dtype)
                 dhs = rng.normal(size=(T, N, H)).astype(dtype)
-                ours = median_seconds(course_runner(cell, x, h0, U, W, b, dhs), args.repeats)
-                theirs = median_seconds(torch_runner(torch, cell, x, h0, U, W, b, dhs), args.repeats)
+                ours, theirs = (float(np.median(times)) for times in run_times(
+                    [course_runner(cell, x, h0, U, W, b, dhs),
+                     torch_runner(torch, cell, x, h0, U, W, b, dhs)], args.repeats))
                 print(f"{cell:5s} {f'{T},{N},{D},{H}':>16s} {np.dtype(dtype).name:8s} "
-                      f"{1e3 * ours:10.1f} {1e3 * theirs:9.1f} {ours / theirs:6.2f}", flush=True)
+                      f"{1e3 * ours:10.1f} {1e3 * theirs:9.1f} {ours / theirs:6.2f} "
+                      f"{os.getloadavg()[0]:5.2f}", flush=True)
                 rows.append((cell, (T, N, D, H), dtype, ours, theirs))
     for dtype in peaks:
         peaks[dtype] = max(peaks[dtype], matmul_peak_gflops(dtype, args.repeats))
