@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# The sealed copy is rebuilt whenever the package changes; its .pyc hold only the stubs.
+# The sealed copy is rebuilt whenever the package changes (the old one uninstalled first: pip
+# keeps an installed package of the same version); its .pyc hold only the stubs.
 SEALED_VENV  := .venv-sealed
 SEALED_STAMP := $(SEALED_VENV)/.installed
 $(SEALED_STAMP): pyproject.toml $(shell find rnn_helpers -name '*.py')
@@ -32,6 +33,7 @@ $(SEALED_STAMP): pyproject.toml $(shell find rnn_helpers -name '*.py')
 	$(SEALED_VENV)/bin/python -m pip install --quiet --upgrade pip
 	rm -rf $(SEALED_VENV)/package
 	$(SEALED_VENV)/bin/python rnn_helpers/instructor/sealing.py $(SEALED_VENV)/package
+	$(SEALED_VENV)/bin/python -m pip uninstall --quiet --yes rnn-course 2>/dev/null || true
 	$(SEALED_VENV)/bin/python -m pip install --quiet $(SEALED_VENV)/package
 	rm -rf $(SEALED_VENV)/package
 	touch $@

@@ -90,6 +90,8 @@ if [ -n "$sealed" ]; then
 else
     cp -r "$course/pyproject.toml" "$course/README.md" "$course/rnn_helpers" "$package/"
 fi
+# A rerun replaces the course (pip keeps an installed package of the same version).
+"$env_dir/bin/python" -m pip uninstall --quiet --yes rnn-course 2>/dev/null || true
 "$env_dir/bin/python" -m pip install --quiet "$package" jupyterhub
 mkdir -p "$env_dir/etc/jupyter/labconfig"
 cp "$hub/student/nbgrader_config.py" "$env_dir/etc/jupyter/nbgrader_config.py"

@@ -17,7 +17,8 @@ the reduced source: the answer is in no file of the installed package.
 
 At run time a sealed function (``exercise`` below) calls the student's own function of the
 same name, defined in the notebook (the kernel's ``__main__``), so that the experiments after
-an exercise run on the student's answer; when there is none, or it is not finished
+an exercise run on the student's answer; when there is none, it does not take the arguments
+of this call (the exercise may ask for fewer options), or it is not finished
 (``NotImplementedError``), it raises ``ExerciseNotShipped`` with one line that says the
 function is the student's exercise. A copy made by ``grading.load_reference`` (what the
 notebooks' test cells compare with) never calls the student's function: a test would
@@ -29,6 +30,7 @@ Command line: ``python -m rnn_helpers.instructor.sealing DESTINATION``.
 """
 import argparse
 import ast
+import inspect
 import pathlib
 import re
 import shutil
@@ -88,9 +90,9 @@ def exercise(namespace, name, notebook, *args, **kwargs):
     student's function.
     """
     module = sys.modules.get(namespace.get("__name__"))
-    student = getattr(sys.modules.get("__main__"), name.rpartition(".")[2], None)
-    if (getattr(module, "__dict__", None) is namespace and "." not in name and callable(student)
-            and getattr(student, "__module__", None) == "__main__"):
+    student = getattr(sys.modules.get("__main__"), name, None)
+    if (getattr(module, "__dict__", None) is namespace and callable(student)
+            and getattr(student, "__module__", None) == "__main__" and _accepts(student, args, kwargs)):
         try:
             return student(*args, **kwargs)
         except NotImplementedError:
@@ -98,6 +100,16 @@ def exercise(namespace, name, notebook, *args, **kwargs):
     raise ExerciseNotShipped(
         f"{name} is your exercise in notebook {notebook}: the course's version is not shipped in this "
         f"environment, and this part needs yours (the autograder checks it)")
+
+
+def _accepts(function, args, kwargs):
+    """Whether ``function``'s signature takes these arguments (an exercise may ask for fewer
+    options than the course's version has)."""
+    try:
+        inspect.signature(function).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _arguments(node):

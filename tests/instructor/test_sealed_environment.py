@@ -22,7 +22,7 @@ import pytest
 from rnn_helpers.instructor import sealing
 
 from conftest import ASSIGNMENTS, ROOT, grade_cells, read_notebook, source_notebook
-from test_untouched_student_notebooks import NAMES, cells_that_say_passed, name_errors_outside_exercises, untouched_run
+from test_untouched_student_notebooks import cells_that_say_passed, name_errors_outside_exercises, untouched_run
 
 PACKAGE = ROOT / "rnn_helpers"
 
@@ -121,6 +121,10 @@ def sealed_python(sealed):
         assert rnn.rnn_backward(1, cache=2) == ("mine", 1)        # the student's own, called
         expect_not_shipped(lambda: grading.load_reference("rnn").rnn_backward(1, 2))   # a test's copy
 
+        def rnn_step_backward(dh_t):
+            return "fewer arguments than the course's version"
+        expect_not_shipped(lambda: rnn.rnn_step_backward(1, 2))       # does not take this call
+
         def rnn_forward(x, h0, U, W, b):
             raise NotImplementedError
         expect_not_shipped(lambda: rnn.rnn_forward(x, h0, U, W, b))   # unfinished
@@ -218,12 +222,38 @@ def sealed_kernel(tmp_path_factory):
         os.environ["JUPYTER_PATH"] = previous
 
 
+#: Notebooks whose untouched run in the sealed environment still loses later cells to a
+#: ``NameError``: an experiment trains or runs the course's model, which calls a sealed function
+#: (of this notebook or an earlier one), and later cells read its result. Each needs the
+#: student's function or a small precomputed result there (strict: a fixed one fails here).
+SEALED_CASCADES = {
+    "02_bptt": "the character model's training needs split_for_tbptt and softmax_cross_entropy",
+    "03_vanishing_gradients": "the agreement experiment trains the course's RNN (01's rnn_forward)",
+    "04_long_term_dependencies": "the clipping runs need clip_grad_norm",
+    "05_lstm": "the LSTM's training needs lstm_backward",
+    "06_gru": "the comparison trains the course's RNN (01's rnn_forward)",
+    "07_generation": "the language models' training needs loss_and_grads and embedding_forward",
+    "08_bidirectional_deep": "the tagger and the digit model need stacked_rnn_forward",
+    "09_attention": "the encoder-decoders need 06's gru_step_forward and attention_forward",
+    "10_pytorch": "the numpy model beside torch's needs 09's attention_forward",
+    "11_linear_recurrences": "the minGRU's training needs 04's clip_grad_norm, the timings linear_scan",
+}
+SEALED_NAMES = [pytest.param(name, marks=[pytest.mark.xdist_group(f"untouched-{name}")] + (
+    [pytest.mark.xfail(strict=True, reason=f"sealed: {SEALED_CASCADES[name]}")] if name in SEALED_CASCADES else []))
+    for name in ASSIGNMENTS]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", SEALED_NAMES)
 def test_untouched_student_notebook_runs_in_the_sealed_environment(name, sealed_kernel):
     nb = untouched_run(name, sealed_kernel)
     missing = name_errors_outside_exercises(nb)
     claims = cells_that_say_passed(nb)
+    graded = {id(cell) for cell, meta in grade_cells(nb).values() if meta.get("solution") or meta.get("grade")}
+    stopped = [f"cell {i}: {out.ename}: {out.evalue.splitlines()[0] if out.evalue else ''}"
+               for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and id(cell) not in graded
+               for out in cell.get("outputs", []) if out.output_type == "error"]
     assert not missing and not claims, (
         f"{name}, sealed: cells after an exercise that cannot run:\n" + "\n".join(missing)
-        + "\ntest cells that say they passed:\n" + "\n".join(claims))
+        + "\ntest cells that say they passed:\n" + "\n".join(claims)
+        + "\nevery cell outside the exercises that stopped:\n" + "\n".join(stopped))
