@@ -2,6 +2,9 @@
 #   make lab    create the environment if it is missing, then open JupyterLab on notebooks/
 #               as a student sees it (nbgrader's instructor tools off: hub/student_lab, hub/laptop_lab)
 #   make test   create the environment if it is missing, then run the whole test suite
+#   make sealed-lab  the same students' lab from .venv-sealed, a regular (not editable) install
+#               of the package without the reference implementations of the graded functions
+#               (rnn_helpers/instructor/sealing.py): for a course graded for credit
 # Instructors: `make instructor-lab` opens JupyterLab on the course folder with the
 # formgrader and Create Assignment; `make site` builds the course website into site/_build/html.
 # Both need only Python 3.10+ with venv (no conda). Conda users: see environment.yml.
@@ -13,7 +16,7 @@ STAMP  := $(VENV)/.installed
 # nbgrader calls helper commands (alembic) by name: the environment's bin/ goes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab instructor-lab test test-slow test-seeds student site bench clean-env
+.PHONY: lab sealed-lab instructor-lab test test-slow test-seeds student site bench clean-env
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,21 +24,39 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The sealed copy is rebuilt whenever the package changes (the old one uninstalled first: pip
+# keeps an installed package of the same version); its .pyc hold only the stubs.
+SEALED_VENV  := .venv-sealed
+SEALED_STAMP := $(SEALED_VENV)/.installed
+$(SEALED_STAMP): pyproject.toml $(shell find rnn_helpers -name '*.py')
+	test -x $(SEALED_VENV)/bin/python || $(PYTHON) -m venv $(SEALED_VENV)
+	$(SEALED_VENV)/bin/python -m pip install --quiet --upgrade pip
+	rm -rf $(SEALED_VENV)/package
+	$(SEALED_VENV)/bin/python rnn_helpers/instructor/sealing.py $(SEALED_VENV)/package
+	$(SEALED_VENV)/bin/python -m pip uninstall --quiet --yes rnn-course 2>/dev/null || true
+	$(SEALED_VENV)/bin/python -m pip install --quiet $(SEALED_VENV)/package
+	rm -rf $(SEALED_VENV)/package
+	touch $@
+
 # One BLAS thread, in JupyterLab as in the tests: the course's matrices are small, where
 # extra BLAS threads only add overhead, and a notebook's timings then match the test run's.
-lab instructor-lab test test-slow test-seeds site: export OPENBLAS_NUM_THREADS := 1
-lab instructor-lab test test-slow test-seeds site: export OMP_NUM_THREADS := 1
-lab instructor-lab test test-slow test-seeds site: export MKL_NUM_THREADS := 1
+lab sealed-lab instructor-lab test test-slow test-seeds site: export OPENBLAS_NUM_THREADS := 1
+lab sealed-lab instructor-lab test test-slow test-seeds site: export OMP_NUM_THREADS := 1
+lab sealed-lab instructor-lab test test-slow test-seeds site: export MKL_NUM_THREADS := 1
 # The student's JupyterLab: hub/student_lab (shared with the hub's students) turns off
 # nbgrader's instructor side in the server (the formgrader and course list answer 404) and in
 # the page, with JupyterLab's news pop-up; hub/laptop_lab also turns off the Assignments tab,
 # which needs a hub's exchange. Validate stays. It starts inside notebooks/, where the course's
 # nbgrader_config.py (the instructor's) is not loaded: starting it writes nothing.
 # LAB_ARGS passes options to JupyterLab (the tests give a port and a token).
-lab: export JUPYTER_CONFIG_PATH := $(CURDIR)/hub/laptop_lab:$(CURDIR)/hub/student_lab
+lab sealed-lab: export JUPYTER_CONFIG_PATH := $(CURDIR)/hub/laptop_lab:$(CURDIR)/hub/student_lab
 
 lab: $(STAMP)
 	cd notebooks && $(abspath $(BIN))/jupyter lab $(LAB_ARGS)
+
+sealed-lab: export PATH := $(CURDIR)/$(SEALED_VENV)/bin:$(PATH)
+sealed-lab: $(SEALED_STAMP)
+	cd notebooks && $(abspath $(SEALED_VENV))/bin/jupyter lab $(LAB_ARGS)
 
 instructor-lab: $(STAMP)
 	$(BIN)/jupyter lab
@@ -68,4 +89,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/notebook_times.py --grading
 
 clean-env:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(SEALED_VENV)

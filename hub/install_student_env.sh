@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The students' shared environment on a JupyterHub machine, and private homes (see hub/README.md):
-#   sudo hub/install_student_env.sh /opt/rnn-course [PYTHON] [--homes DIR] [--hub-group GROUP] [--etc DIR]
+#   sudo hub/install_student_env.sh /opt/rnn-course [PYTHON] [--homes DIR] [--hub-group GROUP] [--etc DIR] [--sealed]
 # PYTHON (default python3) must be readable by every account: a system Python, not one in a
 # private home. The course is installed as a regular package (copied, not an editable link
 # into the instructor's folder), with the students' nbgrader configuration (exchange, course
@@ -10,18 +10,22 @@
 # whose service must read homes), new homes are made private (HOME_MODE in login.defs for
 # useradd, DIR_MODE in adduser.conf for adduser), and the environment's bin/ is put on every
 # login shell's PATH (profile.d/rnn-course.sh); --etc (default /etc) is where those files live.
-# Then the environment is built.
+# Then the environment is built. With --sealed (a course graded for credit), the package is
+# installed without the reference implementations of the graded functions
+# (rnn_helpers/instructor/sealing.py); the instructor's environment keeps them.
 set -euo pipefail
-usage="usage: install_student_env.sh ENV_DIR [PYTHON] [--homes DIR] [--hub-group GROUP] [--etc DIR]"
+usage="usage: install_student_env.sh ENV_DIR [PYTHON] [--homes DIR] [--hub-group GROUP] [--etc DIR] [--sealed]"
 positional=()
 homes=/home
 hub_group=
 etc=/etc
+sealed=
 while [ $# -gt 0 ]; do
     case "$1" in
         --homes) homes=${2:?$usage}; shift 2 ;;
         --hub-group) hub_group=${2:?$usage}; shift 2 ;;
         --etc) etc=${2:?$usage}; shift 2 ;;
+        --sealed) sealed=1; shift ;;
         -*) echo "$usage" >&2; exit 2 ;;
         *) positional+=("$1"); shift ;;
     esac
@@ -77,10 +81,17 @@ echo "PATH: $etc/profile.d/rnn-course.sh puts $env_dir/bin first on login shells
 # The environment.
 "$python" -m venv "$env_dir"
 "$env_dir/bin/python" -m pip install --quiet --upgrade pip
-# Built from a copy, so that the build leaves nothing in the course folder.
+# Built from a copy, so that the build leaves nothing in the course folder; with --sealed, a
+# copy whose graded reference functions are stubs (sealing.py runs as a script: stdlib only).
 package=$(mktemp -d)
 trap 'rm -rf "$package"' EXIT
-cp -r "$course/pyproject.toml" "$course/README.md" "$course/rnn_helpers" "$package/"
+if [ -n "$sealed" ]; then
+    "$python" "$course/rnn_helpers/instructor/sealing.py" "$package"
+else
+    cp -r "$course/pyproject.toml" "$course/README.md" "$course/rnn_helpers" "$package/"
+fi
+# A rerun replaces the course (pip keeps an installed package of the same version).
+"$env_dir/bin/python" -m pip uninstall --quiet --yes rnn-course 2>/dev/null || true
 "$env_dir/bin/python" -m pip install --quiet "$package" jupyterhub
 mkdir -p "$env_dir/etc/jupyter/labconfig"
 cp "$hub/student/nbgrader_config.py" "$env_dir/etc/jupyter/nbgrader_config.py"
@@ -88,7 +99,7 @@ cp "$hub/student_lab/labconfig/page_config.json" "$env_dir/etc/jupyter/labconfig
 # The instructor's pages are off in the students' servers too, not only hidden (/formgrader: 404).
 cp "$hub/student_lab/jupyter_server_config.json" "$env_dir/etc/jupyter/jupyter_server_config.json"
 chmod -R a+rX,go-w "$env_dir"
-echo "student environment ready in $env_dir: spawn the students' servers with $env_dir/bin/jupyterhub-singleuser"
+echo "$([ -n "$sealed" ] && echo "sealed ")student environment ready in $env_dir: spawn the students' servers with $env_dir/bin/jupyterhub-singleuser"
 # The homes checked by the course's own privacy check (the one the instructor runs): what is
 # still open (a home of a system account, a group shared with other accounts) is listed with
 # the command that closes it.

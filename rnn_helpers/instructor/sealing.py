@@ -1,0 +1,220 @@
+"""The sealed student environment: a copy of the course package without the answers.
+
+``write_sealed_copy(destination)`` writes ``pyproject.toml``, ``README.md`` and a copy of
+``rnn_helpers`` into ``destination`` in which every reference implementation that an
+exercise asks for (``SEALED``: the function each exercise's tests compare with) is reduced to
+its signature, the first line of its docstring and one call::
+
+    def rnn_backward(dhs, cache):
+        \"\"\"Backward through the whole sequence: dhs (T, N, H) -> dx, dh0, dU, dW, db.\"\"\"
+        return _sealed_exercise(globals(), "rnn_backward", "02_bptt", dhs, cache)
+
+Private helpers that only sealed functions used are reduced the same way, and the module's
+docstring to its first paragraph (the rest can write an answer out). Everything else is
+copied as it is, so the package imports and its other functions work. ``pip install`` of the
+copy (``hub/install_student_env.sh ENV --sealed``, ``make sealed-lab``) compiles the .pyc from
+the reduced source: the answer is in no file of the installed package.
+
+At run time a sealed function (``exercise`` below) calls the student's own function of the
+same name, defined in the notebook (the kernel's ``__main__``), so that the experiments after
+an exercise run on the student's answer; when there is none, it does not take the arguments
+of this call (the exercise may ask for fewer options), or it is not finished
+(``NotImplementedError``), it raises ``ExerciseNotShipped`` with one line that says the
+function is the student's exercise. A copy made by ``grading.load_reference`` (what the
+notebooks' test cells compare with) never calls the student's function: a test would
+otherwise compare the answer with itself. The visible checks that need the course's version
+therefore stop with that line in the sealed environment; the autograder, which runs in the
+instructor's environment with the full package, grades them.
+
+Command line: ``python -m rnn_helpers.instructor.sealing DESTINATION``.
+"""
+import argparse
+import ast
+import inspect
+import pathlib
+import re
+import shutil
+import sys
+
+COURSE = pathlib.Path(__file__).resolve().parents[2]
+
+#: Module of rnn_helpers -> {function (or Class.method): notebook whose exercise it answers}.
+SEALED = {
+    "rnn": {"rnn_step_forward": "01_sequences", "rnn_forward": "01_sequences",
+            "softmax_cross_entropy": "02_bptt", "rnn_step_backward": "02_bptt", "rnn_backward": "02_bptt"},
+    "lessons.parameter_sharing": {"parameter_counts": "01_sequences"},
+    "lessons.teacher_forcing": {"teacher_forced_logits": "01_sequences"},
+    "lessons.truncated_bptt": {"split_for_tbptt": "02_bptt"},
+    "lessons.gradient_decay": {"matrix_with_eigenvalues": "03_vanishing_gradients",
+                               "jacobian_norms": "03_vanishing_gradients"},
+    "optim": {"clip_grad_norm": "04_long_term_dependencies", "SGD.step": "07_generation",
+              "Adam.step": "07_generation"},
+    "lessons.leaky_units": {"reaction_delay": "04_long_term_dependencies"},
+    "lessons.skip_connections": {"skip_rnn_forward": "04_long_term_dependencies"},
+    "lstm": {"lstm_step_forward": "05_lstm", "lstm_step_backward": "05_lstm", "lstm_backward": "05_lstm",
+             "cell_jacobian": "05_lstm"},
+    "gru": {"gru_step_forward": "06_gru", "gru_step_backward": "06_gru"},
+    "embedding": {"embedding_forward": "07_generation", "embedding_backward": "07_generation"},
+    "lessons.language_model": {"loss_and_grads": "07_generation", "sampling_distribution": "07_generation",
+                               "sample_tokens": "07_generation"},
+    "bidirectional": {"birnn_forward": "08_bidirectional_deep", "birnn_backward": "08_bidirectional_deep"},
+    "deep_rnn": {"stacked_rnn_forward": "08_bidirectional_deep", "stacked_rnn_backward": "08_bidirectional_deep"},
+    "training.seq2seq": {"greedy_search": "09_attention", "beam_search": "09_attention"},
+    "attention": {"attention_scores": "09_attention", "attention_forward": "09_attention",
+                  "attention_backward": "09_attention", "self_attention_forward": "09_attention"},
+    "torch_bridge": {"torch_h0_shape": "10_pytorch", "course_gru_to_torch_z_flip": "10_pytorch"},
+    "training.torch_models": {"train_step": "10_pytorch"},
+    "linear_rnn": {"combine": "11_linear_recurrences", "linear_scan": "11_linear_recurrences",
+                   "linear_scan_backward": "11_linear_recurrences", "mingru_forward": "11_linear_recurrences",
+                   "causal_linear_attention": "11_linear_recurrences"},
+}
+
+#: What a sealed module's docstring says after its first paragraph.
+SEALED_NOTE = ("Sealed copy (rnn_helpers/instructor/sealing.py): the functions that an exercise asks for keep "
+               "only their signature here.")
+
+#: The name the sealed modules import ``exercise`` under, and their line that imports it.
+CALL = "_sealed_exercise"
+IMPORT = f"from rnn_helpers.instructor.sealing import exercise as {CALL}\n"
+
+
+class ExerciseNotShipped(Exception):
+    """A sealed function was called and the notebook defines no finished version of it."""
+
+
+def exercise(namespace, name, notebook, *args, **kwargs):
+    """Run the student's ``name`` from ``__main__`` on the arguments of a sealed function.
+
+    ``namespace`` is the globals of the sealed function's module: a copy that
+    ``grading.load_reference`` executed (not the module in ``sys.modules``) never calls the
+    student's function.
+    """
+    module = sys.modules.get(namespace.get("__name__"))
+    student = getattr(sys.modules.get("__main__"), name, None)
+    if (getattr(module, "__dict__", None) is namespace and callable(student)
+            and getattr(student, "__module__", None) == "__main__" and _accepts(student, args, kwargs)):
+        try:
+            return student(*args, **kwargs)
+        except NotImplementedError:
+            pass
+    raise ExerciseNotShipped(
+        f"{name} is your exercise in notebook {notebook}: the course's version is not shipped in this "
+        f"environment, and this part needs yours (the autograder checks it)")
+
+
+def _accepts(function, args, kwargs):
+    """Whether ``function``'s signature takes these arguments (an exercise may ask for fewer
+    options than the course's version has)."""
+    try:
+        inspect.signature(function).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _arguments(node):
+    """The call that passes a function's parameters on, as source: ``a, b, *args, k=k, **kw``."""
+    a = node.args
+    parts = [p.arg for p in a.posonlyargs + a.args]
+    parts += [f"*{a.vararg.arg}"] if a.vararg else []
+    parts += [f"{p.arg}={p.arg}" for p in a.kwonlyargs]
+    parts += [f"**{a.kwarg.arg}"] if a.kwarg else []
+    return ", ".join(parts)
+
+
+def _functions(tree):
+    """{"name" or "Class.name": node} of the module's functions and methods."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            for member in node.body:
+                if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found[f"{node.name}.{member.name}"] = member
+    return found
+
+
+def _stub(node, name, notebook, lines):
+    """The new body of ``node``: its docstring's first line and the call of ``exercise``."""
+    indent = re.match(r"\s*", lines[node.body[0].lineno - 1]).group()
+    doc = (ast.get_docstring(node) or f"{name}: your exercise in notebook {notebook}.").splitlines()[0]
+    plain = '"' not in doc and "\\" not in doc
+    call = ", ".join(filter(None, ["globals()", repr(name), repr(notebook), _arguments(node)]))
+    return [indent + (f'"""{doc}"""' if plain else repr(doc)) + "\n", f"{indent}return {CALL}({call})\n"]
+
+
+def seal_source(source, sealed, module_name):
+    """``source`` with the functions in ``sealed`` ({name: notebook}) reduced to stubs."""
+    lines = source.splitlines(keepends=True)
+    tree = ast.parse(source)
+    functions = _functions(tree)
+    missing = sorted(set(sealed) - set(functions))
+    if missing:
+        raise ValueError(f"seal_source: rnn_helpers.{module_name} defines no {', '.join(missing)}")
+    # Bottom up, so that the line numbers of the functions still to replace stay right.
+    for name in sorted(sealed, key=lambda n: functions[n].lineno, reverse=True):
+        node = functions[name]
+        lines[node.body[0].lineno - 1:node.end_lineno] = _stub(node, name, sealed[name], lines)
+    if IMPORT not in source:
+        first = next(node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
+        lines.insert(first.lineno - 1, IMPORT)
+    # The module's docstring keeps its first paragraph: the rest can write an answer out.
+    doc = ast.get_docstring(tree, clean=False)
+    if doc is not None:
+        summary = doc.split("\n\n")[0].strip()
+        text = f"{summary}\n\n{SEALED_NOTE}\n"
+        lines[tree.body[0].lineno - 1:tree.body[0].end_lineno] = \
+            [f'"""{text}"""\n' if '"' not in text and "\\" not in text else f"{text!r}\n"]
+    return "".join(lines)
+
+
+def _private_helpers_only_sealed_use(package, sealed_modules):
+    """{module: {private helper: notebook}} that no unsealed code of the package names any more."""
+    texts = {path: path.read_text() for path in package.rglob("*.py")}
+    found = {}
+    for module, sealed in sealed_modules.items():
+        path = package.joinpath(*module.split(".")).with_suffix(".py")
+        tree = ast.parse(texts[path])
+        for name, node in _functions(tree).items():
+            if not name.startswith("_") or name in sealed:
+                continue
+            word = re.compile(rf"\b{re.escape(name)}\b")
+            uses = sum(len(word.findall(text)) for text in texts.values())
+            if uses == 1:   # its own def: nothing else calls it once the sealed bodies are gone
+                found.setdefault(module, {})[name] = next(iter(sealed.values()))
+    return found
+
+
+def write_sealed_copy(destination, course=COURSE):
+    """Write the sealed package into ``destination`` (a new or empty folder); return the
+    dotted names of the functions it sealed."""
+    destination = pathlib.Path(destination)
+    if destination.exists() and any(destination.iterdir()):
+        raise ValueError(f"write_sealed_copy: destination should be a new or empty folder, got {destination}")
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(pathlib.Path(course, name), destination / name)
+    package = destination / "rnn_helpers"
+    shutil.copytree(pathlib.Path(course, "rnn_helpers"), package,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    todo, done = {module: dict(names) for module, names in SEALED.items()}, []
+    while todo:   # sealing a function can leave a private helper that only it used
+        for module, sealed in todo.items():
+            path = package.joinpath(*module.split(".")).with_suffix(".py")
+            path.write_text(seal_source(path.read_text(), sealed, module))
+            done += [f"rnn_helpers.{module}.{name}" for name in sealed]
+        todo = _private_helpers_only_sealed_use(package, todo)
+    return sorted(done)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("destination", help="a new or empty folder")
+    args = parser.parse_args(argv)
+    sealed = write_sealed_copy(args.destination)
+    print(f"sealed copy of the course package in {args.destination}: {len(sealed)} functions sealed")
+
+
+if __name__ == "__main__":
+    main()
