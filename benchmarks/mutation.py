@@ -14,9 +14,14 @@ call statement dropped (``optimizer.zero_grad()``).
 The notebook runs once in a kernel as the autograder runs it (``NBGRADER_EXECUTION`` set).
 Then, for each mutant, the mutated answer cell and the exercise's test cells (the graded
 code cells up to the next answer cell, visible and hidden) run in that kernel; the mutant is
-caught when a test cell, or the answer cell itself, fails. The original answer runs again
-before the next mutant. A mutant that computes the same thing as the solution (an equivalent
-mutant) cannot be caught: ``--survivors`` lists the ones that got through, to be judged.
+caught when a test cell, or the answer cell itself, fails (an error, the grader's timeout, a
+dead kernel). The original answer runs again before the next mutant. A mutant caught by a
+timeout or a dead kernel runs again in a fresh kernel if the original then fails too (a busy
+machine's timeout is no catch), and mutants caught by a timeout are counted apart; after the
+last mutant of an exercise the solution must still pass its tests (no mutant left a changed
+global behind to fail the later ones). A mutant that computes the same thing as the solution
+(an equivalent mutant) cannot be caught: ``--survivors`` lists the ones that got through, to
+be judged.
 """
 import argparse
 import ast
@@ -131,9 +136,10 @@ class _Mutator:
                     yield (f"line {line}: einsum output axes reversed",
                            lambda n, p, s=f"{inputs}->{output[::-1]}": setattr(n.args[0], "value", s))
             if name == "range" and node.args:
+                stop = 1 if len(node.args) > 1 else 0     # range(stop), range(start, stop[, step])
                 yield (f"line {line}: range stops one early",
-                       lambda n, p: n.args.__setitem__(-1 if len(n.args) > 1 else 0, ast.BinOp(
-                           left=n.args[-1 if len(n.args) > 1 else 0], op=ast.Sub(), right=ast.Constant(1))))
+                       lambda n, p, i=stop: n.args.__setitem__(i, ast.BinOp(
+                           left=n.args[i], op=ast.Sub(), right=ast.Constant(1))))
             if isinstance(func, ast.Attribute) and name in TWIN_FUNCTIONS:
                 twin = TWIN_FUNCTIONS[name]
                 yield f"line {line}: {name} -> {twin}", lambda n, p, t=twin: setattr(n.func, "attr", t)
@@ -265,7 +271,7 @@ class Kernel:
         run_sync(self.client.async_start_new_kernel_client)()   # the sliced polling's override
 
     def run(self, source):
-        """True if the cell ran without an error output."""
+        """"passed", "failed" (an error output), "timed out" or "died" (the kernel)."""
         cell = new_code_cell(source)
         # nbclient updates a display (a progress bar) through the notebook's cell at the
         # index it runs: that is this cell, and no display of an earlier cell is updated.
@@ -273,9 +279,11 @@ class Kernel:
         self.client._display_id_map.clear()
         try:
             self.client.execute_cell(cell, 0, store_history=False)
-        except (CellTimeoutError, DeadKernelError):
-            return False
-        return not any(output.output_type == "error" for output in cell.outputs)
+        except CellTimeoutError:
+            return "timed out"
+        except DeadKernelError:
+            return "died"
+        return "failed" if any(output.output_type == "error" for output in cell.outputs) else "passed"
 
     def alive(self):
         return run_sync(self.client.km.is_alive)()
@@ -299,31 +307,46 @@ def measure(name, timeout, survivors, limit):
             if cell.cell_type == "code":
                 kernel.run(cell.source)
 
+    def verdict(answer, tests):
+        """The first outcome other than "passed" of the answer cell then its tests, or "passed"."""
+        for source in [answer] + [nb.cells[i].source for i in tests]:
+            outcome = kernel.run(source)
+            if outcome != "passed":
+                return outcome
+        return "passed"
+
     fresh_kernel(len(nb.cells))
     try:
         for grade_id, answer, tests in exercises(nb):
             original = nb.cells[answer].source
-            if not all(kernel.run(source) for source in [original] + [nb.cells[i].source for i in tests]):
+            if verdict(original, tests) != "passed":
                 raise RuntimeError(f"{name} {grade_id}: the solution itself fails its tests; fix that first")
             mutants = spread(mutate_answer(original), limit)
-            caught, missed = 0, []
+            caught, missed, timed_out, restarts = 0, [], 0, 0
             for description, source in mutants:
-                failed = not kernel.run(source)
-                for index in tests:
-                    if failed:
-                        break
-                    failed = not kernel.run(nb.cells[index].source)
-                caught += failed
-                if not failed:
+                outcome = verdict(source, tests)
+                # A timeout may be the busy machine's, not the mutant's: the original answer must
+                # pass its tests in that kernel, else the mutant runs again in a fresh kernel.
+                if outcome in ("timed out", "died") and (not kernel.alive() or verdict(original, tests) != "passed"):
+                    restarts += 1
+                    fresh_kernel(len(nb.cells))
+                    outcome = verdict(source, tests)
+                if not kernel.alive() or kernel.run(original) != "passed":
+                    fresh_kernel(len(nb.cells))
+                caught += outcome != "passed"
+                timed_out += outcome == "timed out"
+                if outcome == "passed":
                     missed.append(description)
-                if not kernel.alive():
-                    fresh_kernel(len(nb.cells))
-                elif not kernel.run(original):
-                    fresh_kernel(len(nb.cells))
+            # A mutant that left a global changed would make the later ones fail for nothing.
+            if verdict(original, tests) != "passed":
+                raise RuntimeError(f"{name} {grade_id}: after the mutants the solution fails its tests: a mutant "
+                                   "changed the kernel's state, and the count is not to be trusted")
             rows.append({"notebook": name, "exercise": grade_id, "mutants": len(mutants), "caught": caught,
-                         "survivors": missed})
+                         "caught_by_timeout": timed_out, "kernel_restarts": restarts, "survivors": missed})
             share = caught / len(mutants) if mutants else 1.0
-            print(f"  {grade_id:32s} {caught:4d} / {len(mutants):4d} caught  ({100 * share:5.1f} %)", flush=True)
+            extra = f"  [{timed_out} by a timeout]" if timed_out else ""
+            print(f"  {grade_id:32s} {caught:4d} / {len(mutants):4d} caught  ({100 * share:5.1f} %){extra}",
+                  flush=True)
             if survivors:
                 for description in missed:
                     print(f"      survived: {description}")
@@ -338,7 +361,8 @@ def main(argv=None):
     parser.add_argument("names", nargs="*", help="notebooks (default: all of solutions/)")
     parser.add_argument("--survivors", action="store_true", help="list the mutants the tests did not catch")
     parser.add_argument("--json", help="also write the table to this file")
-    parser.add_argument("--timeout", type=int, default=60, help="seconds a mutated cell may run (default 60)")
+    parser.add_argument("--timeout", type=int, default=120,
+                        help="seconds a cell may run, as in the grader (default 120)")
     parser.add_argument("--limit", type=int, default=0, help="at most this many mutants per exercise (0: all)")
     args = parser.parse_args(argv)
     names = args.names or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
