@@ -17,12 +17,15 @@ is a different cell (see notebook 10)::
 
 The swap is exact to convert: sigmoid(-a) = 1 - sigmoid(a), so negating the z rows of U, W
 and b turns the course's z into torch's. The reset position is not: r * (W h) and W (r * h)
-differ unless W is diagonal. ``gru_reset_after_forward`` is torch's GRU in numpy.
+differ unless W is diagonal. ``gru_reset_after_forward`` is torch's GRU in numpy, and
+``torch_layer_forward`` its RNN and LSTM, from torch's own arrays.
 
 Only ``load_state`` needs torch, and imports it when called; everything else is numpy.
 """
 import numpy as np
 
+from .lstm import lstm_forward
+from .rnn import rnn_forward
 from .validation import as_float_array
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -106,6 +109,23 @@ def torch_gru_to_course_z_flip(state, layer=0, reverse=False):
 def torch_h0_shape(num_layers, bidirectional, batch, hidden):
     """Shape of torch's h0 (and c0): (num_layers * num_directions, batch, hidden)."""
     return (num_layers * (2 if bidirectional else 1), batch, hidden)
+
+
+def torch_layer_forward(x, h0, state, c0=None, layer=0, reverse=False):
+    """torch's ``nn.RNN`` (tanh) or ``nn.LSTM`` layer in numpy, from its own four arrays.
+
+    x (T, N, D), h0 (N, H), c0 (N, H) for the LSTM (zeros if None, as torch's default);
+    state: dict with torch's arrays of this layer (G = 1: RNN, G = 4: LSTM). Returns hs (T, N, H).
+    The two biases enter only as their sum, the course's b.
+    """
+    w_ih, w_hh, b_ih, b_hh = (np.asarray(state[n]) for n in torch_names(layer, reverse))
+    if w_hh.ndim != 2 or w_hh.shape[0] not in (w_hh.shape[1], 4 * w_hh.shape[1]):
+        raise ValueError(f"state's weight_hh should be an RNN's (H, H) or an LSTM's (4H, H), "
+                         f"but got shape {w_hh.shape}")
+    if w_hh.shape[0] == w_hh.shape[1]:
+        return rnn_forward(x, h0, w_ih, w_hh, b_ih + b_hh)[0]
+    c0 = np.zeros_like(h0) if c0 is None else c0
+    return lstm_forward(x, h0, c0, w_ih, w_hh, b_ih + b_hh)[0]
 
 
 def _sigmoid(a):

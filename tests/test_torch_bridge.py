@@ -150,6 +150,30 @@ def test_torch_gru_is_the_reset_after_cell():
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_torch_layer_forward_is_torch_with_both_biases(cell):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    T, N, D, H = 5, 2, 3, 4
+    cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM}[cell]
+    layer = cls(D, H, dtype=torch.float64)                          # torch's own init: two nonzero biases
+    state = {name: p.detach().numpy() for name, p in layer.named_parameters()}
+    x, h0, c0 = rng.normal(size=(T, N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    if cell == "lstm":
+        out, _ = layer(torch.tensor(x), (torch.tensor(h0[None]), torch.tensor(c0[None])))
+        ours = torch_bridge.torch_layer_forward(x, h0, state, c0=c0)
+    else:
+        out, _ = layer(torch.tensor(x), torch.tensor(h0[None]))
+        ours = torch_bridge.torch_layer_forward(x, h0, state)
+    np.testing.assert_allclose(ours, out.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_torch_layer_forward_checks_the_cell():
+    state = dict(zip(torch_bridge.torch_names(), (np.zeros((6, 2)), np.zeros((6, 2)), np.zeros(6), np.zeros(6))))
+    with pytest.raises(ValueError, match="weight_hh"):
+        torch_bridge.torch_layer_forward(np.zeros((3, 1, 2)), np.zeros((1, 2)), state)
+
+
 def test_load_state_checks_names_and_shapes():
     torch = pytest.importorskip("torch")
     layer = torch.nn.RNN(3, 4)

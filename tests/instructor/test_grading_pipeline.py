@@ -2,8 +2,8 @@
 
 For every assignment: generate the student version, submit three notebooks (the
 instructor's solution, the untouched student version, and the solution with one exercise
-deliberately wrong, from tests/grading_cases/), autograde them all, and check the scores
-cell by cell in the gradebook.
+deliberately wrong, from tests/grading_cases/: one case, or a list of cases each submitted on
+its own), autograde them all, and check the scores cell by cell in the gradebook.
 """
 import shutil
 import subprocess
@@ -31,13 +31,15 @@ def submit(course, student, name, nb):
     nbformat.write(nb, str(folder / f"{name}.ipynb"))
 
 
-def wrong_submission(name):
-    case = load_grading_case(name)
-    nb = read_notebook(source_notebook(name))
-    cells = grade_cells(nb)
-    assert case["wrong_exercise"] in cells, f"{case['wrong_exercise']} is not a cell of {name}"
-    cells[case["wrong_exercise"]][0].source = case["wrong_source"]
-    return nb, set(case["failing_tests"])
+def wrong_submissions(name):
+    """(notebook, failing tests) for each grading case of the assignment."""
+    cases = load_grading_case(name)
+    for case in cases if isinstance(cases, list) else [cases]:
+        nb = read_notebook(source_notebook(name))
+        cells = grade_cells(nb)
+        assert case["wrong_exercise"] in cells, f"{case['wrong_exercise']} is not a cell of {name}"
+        cells[case["wrong_exercise"]][0].source = case["wrong_source"]
+        yield nb, set(case["failing_tests"])
 
 
 @pytest.fixture(scope="session", params=[pytest.param(a, marks=pytest.mark.xdist_group(a)) for a in ASSIGNMENTS])
@@ -49,14 +51,16 @@ def graded(request, tmp_path_factory):
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
     nbgrader(course, "generate_assignment", name, "--force")
-    wrong, failing = wrong_submission(name)
     submit(course, "perfect", name, read_notebook(source_notebook(name)))
     submit(course, "untouched", name, read_notebook(student_notebook(name)))
-    submit(course, "one-wrong", name, wrong)
+    failing = {}
+    for k, (wrong, fails) in enumerate(wrong_submissions(name)):
+        failing[f"one-wrong-{k}"] = fails
+        submit(course, f"one-wrong-{k}", name, wrong)
     nbgrader(course, "autograde", name)
     scores = {}
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
-        for student in ("perfect", "untouched", "one-wrong"):
+        for student in ("perfect", "untouched", *failing):
             submission = gb.find_submission_notebook(name, name, student)
             scores[student] = {grade.name: grade.score for grade in submission.grades}
     tests = autograded_tests(read_notebook(source_notebook(name)))
@@ -77,7 +81,8 @@ def test_untouched_student_version_earns_zero(graded):
 
 def test_one_wrong_exercise_loses_exactly_its_points(graded):
     name, tests, failing, scores = graded
-    assert failing <= set(tests), f"unknown test cells in the grading case: {failing - set(tests)}"
-    expected = {gid: (0 if gid in failing else pts) for gid, pts in tests.items()}
-    actual = {gid: scores["one-wrong"][gid] for gid in tests}
-    assert actual == expected
+    for student, fails in failing.items():
+        assert fails <= set(tests), f"unknown test cells in the grading case: {fails - set(tests)}"
+        expected = {gid: (0 if gid in fails else pts) for gid, pts in tests.items()}
+        actual = {gid: scores[student][gid] for gid in tests}
+        assert actual == expected, f"{name}, {student}"
