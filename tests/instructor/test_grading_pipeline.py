@@ -1,9 +1,9 @@
 """The nbgrader pipeline, end to end, in a temporary course directory.
 
-For every assignment: generate the student version, submit three notebooks (the
-instructor's solution, the untouched student version, and the solution with one exercise
-deliberately wrong, from tests/grading_cases/), autograde them all, and check the scores
-cell by cell in the gradebook.
+For every assignment: generate the student version, submit the instructor's solution, the
+untouched student version, and for each case of tests/grading_cases/ the solution with one
+exercise deliberately wrong (or written another correct way), autograde them all, and check
+the scores cell by cell in the gradebook.
 """
 import shutil
 import subprocess
@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import (ASSIGNMENTS, ROOT, autograded_tests, grade_cells, load_grading_case,
+from conftest import (ASSIGNMENTS, ROOT, autograded_tests, grade_cells, load_grading_cases,
                       read_notebook, source_notebook, student_notebook)
 from rnn_helpers.instructor.release import nbgrader_env
 
@@ -31,8 +31,7 @@ def submit(course, student, name, nb):
     nbformat.write(nb, str(folder / f"{name}.ipynb"))
 
 
-def wrong_submission(name):
-    case = load_grading_case(name)
+def wrong_submission(name, case):
     nb = read_notebook(source_notebook(name))
     cells = grade_cells(nb)
     assert case["wrong_exercise"] in cells, f"{case['wrong_exercise']} is not a cell of {name}"
@@ -49,14 +48,16 @@ def graded(request, tmp_path_factory):
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
     nbgrader(course, "generate_assignment", name, "--force")
-    wrong, failing = wrong_submission(name)
     submit(course, "perfect", name, read_notebook(source_notebook(name)))
     submit(course, "untouched", name, read_notebook(student_notebook(name)))
-    submit(course, "one-wrong", name, wrong)
+    failing = {}
+    for number, case in enumerate(load_grading_cases(name), start=1):
+        wrong, failing[f"one-wrong-{number}"] = wrong_submission(name, case)
+        submit(course, f"one-wrong-{number}", name, wrong)
     nbgrader(course, "autograde", name)
     scores = {}
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
-        for student in ("perfect", "untouched", "one-wrong"):
+        for student in ("perfect", "untouched", *failing):
             submission = gb.find_submission_notebook(name, name, student)
             scores[student] = {grade.name: grade.score for grade in submission.grades}
     tests = autograded_tests(read_notebook(source_notebook(name)))
@@ -77,7 +78,8 @@ def test_untouched_student_version_earns_zero(graded):
 
 def test_one_wrong_exercise_loses_exactly_its_points(graded):
     name, tests, failing, scores = graded
-    assert failing <= set(tests), f"unknown test cells in the grading case: {failing - set(tests)}"
-    expected = {gid: (0 if gid in failing else pts) for gid, pts in tests.items()}
-    actual = {gid: scores["one-wrong"][gid] for gid in tests}
-    assert actual == expected
+    for student, failing_tests in failing.items():
+        assert failing_tests <= set(tests), f"unknown test cells in {student}: {failing_tests - set(tests)}"
+        expected = {gid: (0 if gid in failing_tests else pts) for gid, pts in tests.items()}
+        actual = {gid: scores[student][gid] for gid in tests}
+        assert actual == expected, f"{name}, grading case {student}"
