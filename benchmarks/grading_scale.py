@@ -41,7 +41,8 @@ def build_class(course, assignment, students):
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
     solution = nbformat.read(str(ROOT / "solutions" / assignment / f"{assignment}.ipynb"), as_version=4)
-    case = __import__("json").loads((ROOT / "tests" / "grading_cases" / f"{assignment}.json").read_text())
+    cases = __import__("json").loads((ROOT / "tests" / "grading_cases" / f"{assignment}.json").read_text())
+    case = cases[0] if isinstance(cases, list) else cases             # one case or a list: the first
     wrong = nbformat.from_dict(solution)
     for cell in wrong.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == case["wrong_exercise"]:

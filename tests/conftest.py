@@ -60,10 +60,18 @@ def assert_gradients_match(forward, inputs, grads, upstream, tol=1e-7):
         assert error < tol, f"gradient {i} of {forward.__name__}: relative error {error:.2e}"
 
 
-def load_grading_case(assignment):
+def load_grading_cases(assignment):
+    """The wrong answers of tests/grading_cases/<assignment>.json: the file holds one case or a
+    list of them, each {wrong_exercise, wrong_source, failing_tests}; always a list."""
     path = ROOT / "tests" / "grading_cases" / f"{assignment}.json"
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        cases = json.load(f)
+    return cases if isinstance(cases, list) else [cases]
+
+
+def load_grading_case(assignment):
+    """The first wrong answer of the assignment (what the cluster tests submit)."""
+    return load_grading_cases(assignment)[0]
 
 
 def pytest_addoption(parser):

@@ -251,12 +251,18 @@ def generate(params, prompt, length, rng, temperature=1.0, top_k=None, top_p=Non
 
 
 #: Notebook 07's learning-rate sweep, a precomputed result: the held-out perplexity of the
-#: LSTM (embedding 32, H = 128) and the vanilla RNN (embedding 32, H = 250) after ``steps``
-#: steps of ``train`` at each rate, the mean over ``seeds`` (``benchmarks/lm_learning_rates.py``
+#: LSTM (embedding 32, H = 128) and of the vanilla RNN (embedding 32, H = 250) after ``steps``
+#: steps of ``train`` at each of the model's ``rates``, one tuple per seed: seed s is the
+#: notebook's own run under RNN_COURSE_SEED = s - 7 (``benchmarks/lm_learning_rates.py``
 #: measures it; rerun it after changing the models or their training).
-LEARNING_RATE_SWEEP = {"steps": 420, "seeds": (7, 8), "rates": (0.003, 0.005, 0.01, 0.02, 0.03),
-                       "perplexity": {"LSTM": (7.568, 6.570, 5.865, 5.634, 5.832),
-                                      "RNN": (6.678, 6.287, 6.941, 11.076, 15.852)}}
+LEARNING_RATE_SWEEP = {"steps": 420, "seeds": (7, 8, 9),
+                       "rates": {"LSTM": (0.003, 0.005, 0.01, 0.02), "RNN": (0.003, 0.005, 0.01)},
+                       "perplexity": {"LSTM": {7: (7.543, 6.475, 5.820, 5.407),
+                                               8: (7.592, 6.660, 5.890, 5.873),
+                                               9: (7.216, 6.533, 5.857, 5.774)},
+                                      "RNN": {7: (6.644, 6.269, 6.754),
+                                              8: (6.711, 6.306, 7.127),
+                                              9: (6.636, 6.399, 6.697)}}}
 
 
 #: The layers a student's training step calls by name, and the module each comes from.

@@ -1,9 +1,9 @@
 """The nbgrader pipeline, end to end, in a temporary course directory.
 
-For every assignment: generate the student version, submit three notebooks (the
-instructor's solution, the untouched student version, and the solution with one exercise
-deliberately wrong, from tests/grading_cases/: one case, or a list of cases each submitted on
-its own), autograde them all, and check the scores cell by cell in the gradebook.
+For every assignment: generate the student version, submit the instructor's solution, the
+untouched student version, and for each case of tests/grading_cases/ the solution with one
+exercise deliberately wrong (or written another correct way), autograde them all, and check
+the scores cell by cell in the gradebook.
 """
 import shutil
 import subprocess
@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import (ASSIGNMENTS, ROOT, autograded_tests, grade_cells, load_grading_case,
+from conftest import (ASSIGNMENTS, ROOT, autograded_tests, grade_cells, load_grading_cases,
                       read_notebook, source_notebook, student_notebook)
 from rnn_helpers.instructor.release import nbgrader_env
 
@@ -31,15 +31,12 @@ def submit(course, student, name, nb):
     nbformat.write(nb, str(folder / f"{name}.ipynb"))
 
 
-def wrong_submissions(name):
-    """(notebook, failing tests) for each grading case of the assignment."""
-    cases = load_grading_case(name)
-    for case in cases if isinstance(cases, list) else [cases]:
-        nb = read_notebook(source_notebook(name))
-        cells = grade_cells(nb)
-        assert case["wrong_exercise"] in cells, f"{case['wrong_exercise']} is not a cell of {name}"
-        cells[case["wrong_exercise"]][0].source = case["wrong_source"]
-        yield nb, set(case["failing_tests"])
+def wrong_submission(name, case):
+    nb = read_notebook(source_notebook(name))
+    cells = grade_cells(nb)
+    assert case["wrong_exercise"] in cells, f"{case['wrong_exercise']} is not a cell of {name}"
+    cells[case["wrong_exercise"]][0].source = case["wrong_source"]
+    return nb, set(case["failing_tests"])
 
 
 @pytest.fixture(scope="session", params=[pytest.param(a, marks=pytest.mark.xdist_group(a)) for a in ASSIGNMENTS])
@@ -54,9 +51,9 @@ def graded(request, tmp_path_factory):
     submit(course, "perfect", name, read_notebook(source_notebook(name)))
     submit(course, "untouched", name, read_notebook(student_notebook(name)))
     failing = {}
-    for k, (wrong, fails) in enumerate(wrong_submissions(name)):
-        failing[f"one-wrong-{k}"] = fails
-        submit(course, f"one-wrong-{k}", name, wrong)
+    for number, case in enumerate(load_grading_cases(name), start=1):
+        wrong, failing[f"one-wrong-{number}"] = wrong_submission(name, case)
+        submit(course, f"one-wrong-{number}", name, wrong)
     nbgrader(course, "autograde", name)
     scores = {}
     with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
@@ -81,8 +78,8 @@ def test_untouched_student_version_earns_zero(graded):
 
 def test_one_wrong_exercise_loses_exactly_its_points(graded):
     name, tests, failing, scores = graded
-    for student, fails in failing.items():
-        assert fails <= set(tests), f"unknown test cells in the grading case: {fails - set(tests)}"
-        expected = {gid: (0 if gid in fails else pts) for gid, pts in tests.items()}
+    for student, failing_tests in failing.items():
+        assert failing_tests <= set(tests), f"unknown test cells in {student}: {failing_tests - set(tests)}"
+        expected = {gid: (0 if gid in failing_tests else pts) for gid, pts in tests.items()}
         actual = {gid: scores[student][gid] for gid in tests}
-        assert actual == expected, f"{name}, {student}"
+        assert actual == expected, f"{name}, grading case {student}"

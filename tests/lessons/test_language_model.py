@@ -46,6 +46,14 @@ def test_sizes_of_the_two_models():
         init_params(5, 2, 3, np.random.default_rng(0), cell="gru")
 
 
+def test_learning_rate_sweep_holds_one_perplexity_per_model_seed_and_rate():
+    sweep = language_model.LEARNING_RATE_SWEEP
+    assert set(sweep["perplexity"]) == set(sweep["rates"]) == {"LSTM", "RNN"}
+    for name, by_seed in sweep["perplexity"].items():
+        assert tuple(by_seed) == sweep["seeds"]
+        assert all(len(values) == len(sweep["rates"][name]) and min(values) > 1 for values in by_seed.values())
+
+
 @pytest.mark.parametrize("cell", ["lstm", "rnn"])
 def test_forward_step_and_held_out_log_probs_agree(cell):
     rng = np.random.default_rng(4)
