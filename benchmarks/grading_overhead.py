@@ -37,7 +37,7 @@ def main():
             run.close()
         total = time.perf_counter() - start
     per_submission = run.timings
-    plain = execute_seconds(ROOT / "solutions" / args.assignment / f"{args.assignment}.ipynb", grading=True)
+    plain, _ = execute_seconds(ROOT / "solutions" / args.assignment / f"{args.assignment}.ipynb", grading=True)
     mean = sum(per_submission) / len(per_submission)
     print(run.isolation_note)
     print(f"demo class ({args.assignment}, 5 students, whole path): {total:.1f} s")
