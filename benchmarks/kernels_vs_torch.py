@@ -1,6 +1,6 @@
 """Forward + backward time of the course's rnn, lstm and gru against torch.nn.RNN/LSTM/GRU.
 
-    python benchmarks/kernels_vs_torch.py [--repeats 7] [--quick] [--cells lstm gru]
+    python benchmarks/kernels_vs_torch.py [--repeats 7] [--quick] [--cells lstm gru] [--clock cpu]
 
 For every cell, shape and dtype: the median time of a forward pass over the whole sequence
 plus the backward pass that gives the gradients of all parameters, of the input sequence and
@@ -8,7 +8,10 @@ of the initial state(s), for the course's contract functions (``rnn_forward`` +
 ``rnn_backward`` etc.) and for PyTorch's CPU layer with the same shapes, dtype and number
 of threads (torch.set_num_threads = numpy's BLAS thread count, read with threadpoolctl).
 The two are timed in turns (course, torch, course, torch, ...), so that a burst of other
-work on a shared machine slows both alike and their ratio stays comparable.
+work on a shared machine slows both alike and their ratio stays comparable. ``--clock cpu``
+times each run by the CPU time of this process (``time.process_time``) instead of the wall
+clock: with one BLAS thread, on a machine that other jobs share, it counts only the work of
+the run, not the time it waited for a core.
 
 Columns: the two medians, the ratio course / torch (below 1 means the course is faster) and
 the load average (1 min) when the row was done; then, in a second table, the achieved matmul
@@ -40,25 +43,25 @@ def blas_threads():
     return counts[0] if counts else 1
 
 
-def run_times(runs, repeats):
+def run_times(runs, repeats, clock=time.perf_counter):
     """Times of each run in ``runs``, called in turns ``repeats`` times: one list per run."""
     for run in runs:
         run()                                # warm-up (allocations, thread pools)
     times = [[] for _ in runs]
     for _ in range(repeats):
         for run, its_times in zip(runs, times):
-            start = time.perf_counter()
+            start = clock()
             run()
-            its_times.append(time.perf_counter() - start)
+            its_times.append(clock() - start)
     return times
 
 
-def matmul_peak_gflops(dtype, repeats, n=2048):
+def matmul_peak_gflops(dtype, repeats, clock, n=2048):
     """numpy's best GFLOP/s on an n x n matmul: the best run, since it is a peak."""
     rng = np.random.default_rng(0)
     a = rng.normal(size=(n, n)).astype(dtype)
     b = rng.normal(size=(n, n)).astype(dtype)
-    return 2 * n ** 3 / min(run_times([lambda: a @ b], repeats)[0]) / 1e9
+    return 2 * n ** 3 / min(run_times([lambda: a @ b], repeats, clock)[0]) / 1e9
 
 
 def course_runner(cell, x, h0, U, W, b, dhs):
@@ -101,7 +104,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="only the small shape")
     parser.add_argument("--cells", nargs="+", choices=list(GATES), default=list(GATES),
                         help="the cells to time (default: all)")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall clock (default) or this process's CPU time")
     args = parser.parse_args()
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     try:
         import torch                         # the optional extra
     except ImportError:
@@ -110,11 +116,11 @@ def main():
     threads = blas_threads()
     torch.set_num_threads(threads)
     print(f"threads: numpy BLAS {threads}, torch {torch.get_num_threads()}; "
-          f"torch {torch.__version__}; load average (1 min) {os.getloadavg()[0]:.2f}")
+          f"torch {torch.__version__}; {args.clock} clock; load average (1 min) {os.getloadavg()[0]:.2f}")
     shapes = SHAPES[:1] if args.quick else SHAPES
     # The peak is measured before and after the table (best of both): one burst of
     # other work on a shared machine would otherwise make every percentage too high.
-    peaks = {dtype: matmul_peak_gflops(dtype, args.repeats) for dtype in (np.float32, np.float64)}
+    peaks = {dtype: matmul_peak_gflops(dtype, args.repeats, clock) for dtype in (np.float32, np.float64)}
     rows = []
     print(f"{'cell':5s} {'T,N,D,H':>16s} {'dtype':8s} {'course ms':>10s} {'torch ms':>9s} "
           f"{'ratio':>6s} {'load':>5s}")
@@ -131,13 +137,13 @@ def main():
                 dhs = rng.normal(size=(T, N, H)).astype(dtype)
                 ours, theirs = (float(np.median(times)) for times in run_times(
                     [course_runner(cell, x, h0, U, W, b, dhs),
-                     torch_runner(torch, cell, x, h0, U, W, b, dhs)], args.repeats))
+                     torch_runner(torch, cell, x, h0, U, W, b, dhs)], args.repeats, clock))
                 print(f"{cell:5s} {f'{T},{N},{D},{H}':>16s} {np.dtype(dtype).name:8s} "
                       f"{1e3 * ours:10.1f} {1e3 * theirs:9.1f} {ours / theirs:6.2f} "
                       f"{os.getloadavg()[0]:5.2f}", flush=True)
                 rows.append((cell, (T, N, D, H), dtype, ours, theirs))
     for dtype in peaks:
-        peaks[dtype] = max(peaks[dtype], matmul_peak_gflops(dtype, args.repeats))
+        peaks[dtype] = max(peaks[dtype], matmul_peak_gflops(dtype, args.repeats, clock))
     print()
     for dtype, peak in peaks.items():
         print(f"peak ({np.dtype(dtype).name}, numpy 2048 x 2048 matmul, best run): {peak:.1f} GFLOP/s")

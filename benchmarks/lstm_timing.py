@@ -3,12 +3,15 @@
     python benchmarks/lstm_timing.py [--repeats 7] [--profile]
 
 Sizes: T = 100 steps, batch N = 32, input D = 32, hidden H = 128; float32 and float64.
-Set OPENBLAS_NUM_THREADS=1 to measure one core.
+Set OPENBLAS_NUM_THREADS=1 to measure one core. Times are this process's CPU time
+(``time.process_time``): with one thread that is the wall time of a quiet machine, and on a
+shared machine it leaves out the time spent waiting for a core.
 
 --profile splits the time into the matmuls inside the time loop (h @ W.T forward,
 da @ W backward), the matmuls outside it (input projection, dx, dU, dW), the fixed cost
 of the numpy calls the loops make (measured on 1 x 1 arrays), and the elementwise work
-that remains.
+that remains; where PyTorch is installed, it prints torch.nn.LSTM's forward + backward on the
+same shapes (one thread) beside the course's matmuls alone.
 """
 import argparse
 import time
@@ -37,9 +40,9 @@ def median_ms(run, repeats):
     run()                                            # warm-up
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         run()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return 1e3 * float(np.median(times))
 
 
@@ -67,6 +70,22 @@ def profile(dtype, rng, repeats):
               f"matmul outside {outside:5.1f} ms ({outside / total:4.0%})  "
               f"call overhead {overhead:5.1f} ms ({overhead / total:4.0%})  "
               f"elementwise and the rest {rest:5.1f} ms ({rest / total:4.0%})")
+    matmuls = loop_fwd + outside_fwd + loop_bwd + outside_bwd
+    print(f"    all matmuls {matmuls:.1f} ms of {forward + backward:.1f} ms")
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+    layer = torch.nn.LSTM(D, H, dtype=torch.float32 if dtype == np.float32 else torch.float64)
+    xt, dhst = torch.from_numpy(x).requires_grad_(), torch.from_numpy(dhs)
+    state = (torch.from_numpy(h0[None]).requires_grad_(), torch.from_numpy(h0[None].copy()).requires_grad_())
+
+    def torch_run():
+        layer.zero_grad()
+        layer(xt, state)[0].backward(dhst)
+
+    print(f"    torch.nn.LSTM forward + backward {median_ms(torch_run, repeats):.1f} ms")
 
 
 def main():
