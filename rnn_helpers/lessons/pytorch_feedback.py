@@ -1,4 +1,4 @@
-"""Check notebook 10's Exercises 1, 3, 5 and 6 and say what is wrong with a result.
+"""Check notebook 10's Exercises 1, 2, 3, 5 and 6 and say what is wrong with a result.
 
 Each ``check_*`` takes the student's function (or class) and raises ``AssertionError`` with a
 message that says what is wrong with the observed result or behaviour: a bias left out, a
@@ -79,6 +79,37 @@ def check_torch_to_course(torch_to_course, seed, G, D, H, dtype="float64"):
         grading.expect_close(f"{name} after PyTorch's arrays changed in place", now, kept,
                              hint=f"{name} changed with them: it shares memory with one of state's arrays, so "
                                   "training PyTorch's layer further would change the course's layer too")
+
+
+# --- Exercise 2: sequence_summary ------------------------------------------------------------
+
+def check_sequence_summary(sequence_summary, seed, T, N, H, batch_first):
+    """sequence_summary on a bidirectional RNN's output, against each direction's own final state."""
+    rnn_ref, bi_ref = grading.load_reference("rnn"), grading.load_reference("bidirectional")
+    rng = np.random.default_rng(seed)
+    D = 2
+    x, h0 = rng.normal(size=(T, N, D)), rng.normal(size=(2, N, H))
+    fwd = rng.normal(size=(H, D)), rng.normal(size=(H, H)), rng.normal(size=H)
+    rev = rng.normal(size=(H, D)), rng.normal(size=(H, H)), rng.normal(size=H)
+    out, _ = bi_ref.birnn_forward(x, h0, *fwd, *rev)                    # (T, N, 2H)
+    forward_final = rnn_ref.rnn_forward(x, h0[0], *fwd)[0][-1]          # after reading x_0 .. x_{T-1}
+    backward_final = rnn_ref.rnn_forward(x[::-1], h0[1], *rev)[0][-1]   # after reading x_{T-1} .. x_0
+    given = out.transpose(1, 0, 2).copy() if batch_first else out.copy()
+    layout = f"batch_first={batch_first}, T={T}, N={N}, H={H}"
+    got = grading.call_student(sequence_summary, given, batch_first)
+    if batch_first and np.shape(got) in ((T, 2 * H), (T, N, 2 * H)) and T != N:
+        raise AssertionError(f"the summaries have shape {np.shape(got)}, expected {(N, 2 * H)} ({layout}): with "
+                             "batch_first=True, out is (N, T, 2H), the sequences along the first axis")
+    grading.expect_shape(f"the summaries ({layout})", got, (N, 2 * H),
+                         hint="one summary of 2H numbers per sequence: the forward part, then the backward part")
+    got = np.asarray(got)
+    grading.expect_close(f"the forward half of the summaries ({layout})", got[:, :H], forward_final,
+                         hint="it is not the forward direction's state after it has read the whole sequence")
+    hint = "it is not the backward direction's state after it has read the whole sequence"
+    if T > 1 and np.allclose(got[:, H:], out[-1, :, H:]):
+        hint = ("it is the backward direction's state at the last position, where it has read only one step "
+                "(it reads the sequence from the end)")
+    grading.expect_close(f"the backward half of the summaries ({layout})", got[:, H:], backward_final, hint=hint)
 
 
 # --- Exercise 3: course_gru_to_torch_z_flip ------------------------------------------------
