@@ -106,6 +106,24 @@ def torch_gru_to_course_z_flip(state, layer=0, reverse=False):
     return _negate_z(w_ih, H), _negate_z(w_hh, H), _negate_z(b_ih + b_hh, H)
 
 
+def torch_to_course(state, layer=0, reverse=False):
+    """torch's arrays of one rnn or lstm layer and direction -> the course's U, W, b, arrays of their own.
+
+    state: dict with torch's four arrays of this layer (``torch_names``), G = 1 (RNN) or 4 (LSTM).
+    The arrays returned share no memory with state's, so training the torch layer further (in
+    place) leaves them as they are. For the GRU use ``torch_gru_to_course_z_flip``.
+    """
+    names = torch_names(layer, reverse)
+    dims, origin = {}, {}
+    w_hh = as_float_array(names[1], state[names[1]], (None, "H"), dims, origin)
+    if w_hh.shape[0] not in (w_hh.shape[1], 4 * w_hh.shape[1]):
+        raise ValueError(f"{names[1]} should be an RNN's (H, H) or an LSTM's (4H, H), but got shape {w_hh.shape}")
+    dims["GH"], origin["GH"] = w_hh.shape[0], f"the rows of {names[1]}"
+    w_ih = as_float_array(names[0], state[names[0]], ("GH", "D"), dims, origin)
+    b_ih, b_hh = (as_float_array(name, state[name], ("GH",), dims, origin) for name in names[2:])
+    return w_ih.copy(), w_hh.copy(), b_ih + b_hh
+
+
 def torch_h0_shape(num_layers, bidirectional, batch, hidden):
     """Shape of torch's h0 (and c0): (num_layers * num_directions, batch, hidden)."""
     return (num_layers * (2 if bidirectional else 1), batch, hidden)
@@ -118,14 +136,11 @@ def torch_layer_forward(x, h0, state, c0=None, layer=0, reverse=False):
     state: dict with torch's arrays of this layer (G = 1: RNN, G = 4: LSTM). Returns hs (T, N, H).
     The two biases enter only as their sum, the course's b.
     """
-    w_ih, w_hh, b_ih, b_hh = (np.asarray(state[n]) for n in torch_names(layer, reverse))
-    if w_hh.ndim != 2 or w_hh.shape[0] not in (w_hh.shape[1], 4 * w_hh.shape[1]):
-        raise ValueError(f"state's weight_hh should be an RNN's (H, H) or an LSTM's (4H, H), "
-                         f"but got shape {w_hh.shape}")
-    if w_hh.shape[0] == w_hh.shape[1]:
-        return rnn_forward(x, h0, w_ih, w_hh, b_ih + b_hh)[0]
+    U, W, b = torch_to_course(state, layer, reverse)
+    if W.shape[0] == W.shape[1]:
+        return rnn_forward(x, h0, U, W, b)[0]
     c0 = np.zeros_like(h0) if c0 is None else c0
-    return lstm_forward(x, h0, c0, w_ih, w_hh, b_ih + b_hh)[0]
+    return lstm_forward(x, h0, c0, U, W, b)[0]
 
 
 def _sigmoid(a):

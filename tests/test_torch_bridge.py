@@ -52,6 +52,24 @@ def test_course_to_torch_checks_shapes():
         torch_bridge.course_to_torch("gru", U, W, b)
 
 
+def test_torch_to_course_sums_the_biases_into_arrays_of_their_own():
+    rng = np.random.default_rng(4)
+    U, W, b = random_layer(rng, 4, 3, 5, np.float32)
+    b_hh = rng.normal(size=b.shape).astype(np.float32)
+    state = dict(torch_bridge.course_to_torch("lstm", U, W, b, layer=1, reverse=True), bias_hh_l1_reverse=b_hh)
+    got = torch_bridge.torch_to_course(state, layer=1, reverse=True)
+    for array, expected in zip(got, (U, W, b + b_hh)):
+        np.testing.assert_array_equal(array, expected)
+        assert array.dtype == np.float32
+        assert not any(np.shares_memory(array, a) for a in state.values())
+    rnn_state = torch_bridge.course_to_torch("rnn", *random_layer(rng, 1, 2, 3))
+    assert [a.shape for a in torch_bridge.torch_to_course(rnn_state)] == [(3, 2), (3, 3), (3,)]
+    with pytest.raises(ValueError, match="bias_hh_l0"):
+        torch_bridge.torch_to_course(dict(rnn_state, bias_hh_l0=np.zeros(4)))
+    with pytest.raises(ValueError, match="weight_hh_l0"):
+        torch_bridge.torch_to_course(dict(rnn_state, weight_hh_l0=np.zeros((6, 3))))
+
+
 def test_z_flip_negates_only_the_z_block_and_round_trips():
     rng = np.random.default_rng(2)
     H = 4

@@ -62,7 +62,7 @@ SEALED = {
     "training.seq2seq": {"greedy_search": "09_attention", "beam_search": "09_attention"},
     "attention": {"attention_scores": "09_attention", "attention_forward": "09_attention",
                   "attention_backward": "09_attention", "self_attention_forward": "09_attention"},
-    "torch_bridge": {"course_gru_to_torch_z_flip": "10_pytorch"},
+    "torch_bridge": {"torch_to_course": "10_pytorch", "course_gru_to_torch_z_flip": "10_pytorch"},
     "training.torch_models": {"train_step": "10_pytorch"},
     "linear_rnn": {"combine": "11_linear_recurrences", "linear_scan": "11_linear_recurrences",
                    "linear_scan_backward": "11_linear_recurrences", "mingru_forward": "11_linear_recurrences",
