@@ -4,7 +4,8 @@
 #   make test   create the environment if it is missing, then run the whole test suite
 #   make sealed-lab  the same students' lab from .venv-sealed, a regular (not editable) install
 #               of the package without the reference implementations of the graded functions
-#               (rnn_helpers/instructor/sealing.py): for a course graded for credit
+#               (rnn_helpers/instructor/sealing.py): for a course graded for credit;
+#               SEALED_OPEN_THROUGH=NN keeps whole the exercises of notebooks 01..NN (chapters already due)
 # Instructors: `make instructor-lab` opens JupyterLab on the course folder with the
 # formgrader and Create Assignment; `make site` builds the course website into site/_build/html.
 # Both need only Python 3.10+ with venv (no conda). Conda users: see environment.yml.
@@ -24,15 +25,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# The sealed copy is rebuilt whenever the package changes (the old one uninstalled first: pip
-# keeps an installed package of the same version); its .pyc hold only the stubs.
+# The sealed copy is rebuilt whenever the package or SEALED_OPEN_THROUGH changes (the old one
+# uninstalled first: pip keeps an installed package of the same version); its .pyc hold only
+# the stubs. Default: every exercise sealed.
+SEALED_OPEN_THROUGH ?=
 SEALED_VENV  := .venv-sealed
-SEALED_STAMP := $(SEALED_VENV)/.installed
-$(SEALED_STAMP): pyproject.toml $(shell find rnn_helpers -name '*.py')
+SEALED_STAMP := $(SEALED_VENV)/.installed-open-through-$(or $(SEALED_OPEN_THROUGH),none)
+$(SEALED_STAMP): pyproject.toml $(shell find rnn_helpers -name '*.py' -o -name '*.npz')
 	test -x $(SEALED_VENV)/bin/python || $(PYTHON) -m venv $(SEALED_VENV)
 	$(SEALED_VENV)/bin/python -m pip install --quiet --upgrade pip
-	rm -rf $(SEALED_VENV)/package
-	$(SEALED_VENV)/bin/python rnn_helpers/instructor/sealing.py $(SEALED_VENV)/package
+	rm -rf $(SEALED_VENV)/package $(SEALED_VENV)/.installed-open-through-*
+	$(SEALED_VENV)/bin/python rnn_helpers/instructor/sealing.py $(SEALED_VENV)/package \
+		$(if $(SEALED_OPEN_THROUGH),--open-through $(SEALED_OPEN_THROUGH))
 	$(SEALED_VENV)/bin/python -m pip uninstall --quiet --yes rnn-course 2>/dev/null || true
 	$(SEALED_VENV)/bin/python -m pip install --quiet $(SEALED_VENV)/package
 	rm -rf $(SEALED_VENV)/package

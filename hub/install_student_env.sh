@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The students' shared environment on a JupyterHub machine, and private homes (see hub/README.md):
-#   sudo hub/install_student_env.sh /opt/rnn-course [PYTHON] [--homes DIR] [--hub-group GROUP] [--etc DIR] [--sealed]
+#   sudo hub/install_student_env.sh /opt/rnn-course [PYTHON] [--homes DIR] [--hub-group GROUP] [--etc DIR] [--sealed [--open-through NN]]
 # PYTHON (default python3) must be readable by every account: a system Python, not one in a
 # private home. The course is installed as a regular package (copied, not an editable link
 # into the instructor's folder), with the students' nbgrader configuration (exchange, course
@@ -12,25 +12,30 @@
 # login shell's PATH (profile.d/rnn-course.sh); --etc (default /etc) is where those files live.
 # Then the environment is built. With --sealed (a course graded for credit), the package is
 # installed without the reference implementations of the graded functions
-# (rnn_helpers/instructor/sealing.py); the instructor's environment keeps them.
+# (rnn_helpers/instructor/sealing.py); the instructor's environment keeps them. With
+# --open-through NN the exercises of notebooks 01..NN (chapters already due, whose functions
+# later chapters train with) stay whole: reinstall with the new NN when you release a chapter.
 set -euo pipefail
-usage="usage: install_student_env.sh ENV_DIR [PYTHON] [--homes DIR] [--hub-group GROUP] [--etc DIR] [--sealed]"
+usage="usage: install_student_env.sh ENV_DIR [PYTHON] [--homes DIR] [--hub-group GROUP] [--etc DIR] [--sealed [--open-through NN]]"
 positional=()
 homes=/home
 hub_group=
 etc=/etc
 sealed=
+open_through=
 while [ $# -gt 0 ]; do
     case "$1" in
         --homes) homes=${2:?$usage}; shift 2 ;;
         --hub-group) hub_group=${2:?$usage}; shift 2 ;;
         --etc) etc=${2:?$usage}; shift 2 ;;
         --sealed) sealed=1; shift ;;
+        --open-through) open_through=${2:?$usage}; shift 2 ;;
         -*) echo "$usage" >&2; exit 2 ;;
         *) positional+=("$1"); shift ;;
     esac
 done
 env_dir=${positional[0]:?$usage}
+if [ -n "$open_through" ] && [ -z "$sealed" ]; then echo "--open-through needs --sealed" >&2; exit 2; fi
 python=${positional[1]:-python3}
 hub=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$env_dir"
@@ -86,7 +91,7 @@ echo "PATH: $etc/profile.d/rnn-course.sh puts $env_dir/bin first on login shells
 package=$(mktemp -d)
 trap 'rm -rf "$package"' EXIT
 if [ -n "$sealed" ]; then
-    "$python" "$course/rnn_helpers/instructor/sealing.py" "$package"
+    "$python" "$course/rnn_helpers/instructor/sealing.py" "$package" ${open_through:+--open-through "$open_through"}
 else
     cp -r "$course/pyproject.toml" "$course/README.md" "$course/rnn_helpers" "$package/"
 fi

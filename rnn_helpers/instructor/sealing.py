@@ -20,13 +20,21 @@ same name, defined in the notebook (the kernel's ``__main__``), so that the expe
 an exercise run on the student's answer; when there is none, it does not take the arguments
 of this call (the exercise may ask for fewer options), or it is not finished
 (``NotImplementedError``), it raises ``ExerciseNotShipped`` with one line that says the
-function is the student's exercise. A copy made by ``grading.load_reference`` (what the
-notebooks' test cells compare with) never calls the student's function: a test would
-otherwise compare the answer with itself. The visible checks that need the course's version
-therefore stop with that line in the sealed environment; the autograder, which runs in the
-instructor's environment with the full package, grades them.
+function is the student's exercise (in a notebook that line is all the error shows). A copy
+made by ``grading.load_reference`` (what the notebooks' test cells compare with) never calls
+the student's function: a test would otherwise compare the answer with itself. The visible
+checks that need the course's version therefore stop with that line in the sealed
+environment; the autograder, which runs in the instructor's environment with the full
+package, grades them. An experiment after an exercise that stops on this error goes on with
+the course's stored result (``rnn_helpers/precomputed.py``).
 
-Command line: ``python -m rnn_helpers.instructor.sealing DESTINATION``.
+Chapters already due are open: ``write_sealed_copy(destination, open_through=k)`` keeps whole
+the references of the exercises of notebooks 01..k (a later notebook trains with them: 03 and
+06 with 01's ``rnn_forward``, 09 with 06's ``gru_step_forward``, ...). An instructor who
+releases chapter k + 1 when chapters up to k are due seals with ``open_through=k``; the default
+(``None``) seals every exercise.
+
+Command line: ``python -m rnn_helpers.instructor.sealing DESTINATION [--open-through NN]``.
 """
 import argparse
 import ast
@@ -79,7 +87,13 @@ IMPORT = f"from rnn_helpers.instructor.sealing import exercise as {CALL}\n"
 
 
 class ExerciseNotShipped(Exception):
-    """A sealed function was called and the notebook defines no finished version of it."""
+    """A sealed function was called and the notebook defines no finished version of it
+    (``name``, the exercise's function, of notebook ``notebook``)."""
+
+    def __init__(self, name, notebook):
+        super().__init__(f"{name} is your exercise in notebook {notebook}: the course's version is not shipped "
+                         f"in this environment, and this part needs yours (the autograder checks it)")
+        self.name, self.notebook = name, notebook
 
 
 def exercise(namespace, name, notebook, *args, **kwargs):
@@ -97,9 +111,23 @@ def exercise(namespace, name, notebook, *args, **kwargs):
             return student(*args, **kwargs)
         except NotImplementedError:
             pass
-    raise ExerciseNotShipped(
-        f"{name} is your exercise in notebook {notebook}: the course's version is not shipped in this "
-        f"environment, and this part needs yours (the autograder checks it)")
+    _show_in_one_line()
+    raise ExerciseNotShipped(name, notebook)
+
+
+def _show_in_one_line():
+    """In a notebook's kernel, an ExerciseNotShipped that stops a cell shows as its one line,
+    without the traceback through the course's code (the cell still stops, as any error does)."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is None or ExerciseNotShipped in shell.custom_exceptions:
+        return
+
+    def one_line(shell, etype, value, tb, tb_offset=None):
+        lines = [f"{etype.__name__}: {value}"]
+        shell._showtraceback(etype, value, lines)
+        return lines
+
+    shell.set_custom_exc((ExerciseNotShipped,), one_line)
 
 
 def _accepts(function, args, kwargs):
@@ -186,9 +214,18 @@ def _private_helpers_only_sealed_use(package, sealed_modules):
     return found
 
 
-def write_sealed_copy(destination, course=COURSE):
-    """Write the sealed package into ``destination`` (a new or empty folder); return the
-    dotted names of the functions it sealed."""
+def sealed_exercises(open_through=None):
+    """SEALED without the exercises of notebooks 01..``open_through`` (an int; None: all sealed)."""
+    if open_through is not None and not isinstance(open_through, int):
+        raise TypeError(f"open_through should be a notebook number (int) or None, got {open_through!r}")
+    return {module: kept for module, names in SEALED.items()
+            if (kept := {name: notebook for name, notebook in names.items()
+                         if open_through is None or int(notebook[:2]) > open_through})}
+
+
+def write_sealed_copy(destination, course=COURSE, open_through=None):
+    """Write the sealed package into ``destination`` (a new or empty folder), the exercises of
+    notebooks 01..``open_through`` left whole; return the dotted names of the functions it sealed."""
     destination = pathlib.Path(destination)
     if destination.exists() and any(destination.iterdir()):
         raise ValueError(f"write_sealed_copy: destination should be a new or empty folder, got {destination}")
@@ -198,7 +235,7 @@ def write_sealed_copy(destination, course=COURSE):
     package = destination / "rnn_helpers"
     shutil.copytree(pathlib.Path(course, "rnn_helpers"), package,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    todo, done = {module: dict(names) for module, names in SEALED.items()}, []
+    todo, done = sealed_exercises(open_through), []
     while todo:   # sealing a function can leave a private helper that only it used
         for module, sealed in todo.items():
             path = package.joinpath(*module.split(".")).with_suffix(".py")
@@ -211,9 +248,13 @@ def write_sealed_copy(destination, course=COURSE):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("destination", help="a new or empty folder")
+    parser.add_argument("--open-through", type=int, metavar="NN",
+                        help="keep whole the references of notebooks 01..NN (chapters already due); "
+                             "default: every exercise sealed")
     args = parser.parse_args(argv)
-    sealed = write_sealed_copy(args.destination)
-    print(f"sealed copy of the course package in {args.destination}: {len(sealed)} functions sealed")
+    sealed = write_sealed_copy(args.destination, open_through=args.open_through)
+    opened = "" if args.open_through is None else f", notebooks up to {args.open_through:02d} open"
+    print(f"sealed copy of the course package in {args.destination}: {len(sealed)} functions sealed{opened}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """The sealed student environment (``rnn_helpers/instructor/sealing.py``): no graded function's
 reference is readable in it, everything else works, and the instructor's package is untouched.
 
-The quick tests read a sealed copy of the package written into a temporary folder; the slow one
-pip-installs that copy into a new virtual environment and runs every untouched student notebook
-there, with the checks of ``test_untouched_student_notebooks.py``.
+The quick tests read a sealed copy of the package written into a temporary folder. The slow ones
+pip-install that copy into a new virtual environment and check that it holds no answer, and run
+every untouched student notebook NN in a kernel that reads the copy sealed for it (notebooks
+before NN open: ``write_sealed_copy(..., open_through=NN - 1)``), with the checks of
+``test_untouched_student_notebooks.py``.
 """
 import ast
 import hashlib
@@ -77,6 +79,54 @@ def test_every_graded_function_has_its_reference_sealed():
         for name, notebook in names.items():
             assert notebook in ASSIGNMENTS, f"{module}.{name}: no notebook {notebook}"
             assert module in top_level.get(name, []), f"rnn_helpers.{module} defines no {name}"
+
+
+def _exercise_functions(assignment):
+    """The names an assignment's exercises define in their solution cells (functions, classes
+    and ``Class.method``), and the sources of its graded test cells."""
+    defined, tests = set(), []
+    for cell, meta in grade_cells(read_notebook(source_notebook(assignment))).values():
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            tree = ast.parse(cell.source)
+            defined |= set(sealing._functions(tree)) | {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+        elif meta.get("grade"):
+            tests.append(cell.source)
+    return defined, tests
+
+
+def test_every_entry_of_the_sealing_table_is_still_a_graded_function():
+    """Names drift when an exercise is renamed: each sealed function is still what an exercise
+    of its notebook defines, or what its graded tests compare with (``reference.Adam`` for the
+    student's ``AdamOptimizer``)."""
+    stale = []
+    for module, names in sealing.SEALED.items():
+        for name, notebook in names.items():
+            defined, tests = _exercise_functions(notebook)
+            compared = any(f'load_reference("{module}")' in source
+                           and re.search(rf"\.{re.escape(name.split('.')[0])}\(", source) for source in tests)
+            if name not in defined and not compared:
+                stale.append(f"rnn_helpers.{module}.{name} ({notebook})")
+    assert not stale, "no exercise defines these, and no graded test compares with them:\n" + "\n".join(stale)
+
+
+def test_open_through_keeps_the_chapters_already_due_whole(tmp_path):
+    """With open_through=2 the references of 01's and 02's exercises are whole, 03's on sealed."""
+    sealed = sealing.write_sealed_copy(tmp_path / "course", open_through=2)
+    everything = {f"rnn_helpers.{module}.{name}": notebook
+                  for module, names in sealing.SEALED.items() for name, notebook in names.items()}
+    assert set(sealed) & set(everything) == {dotted for dotted, notebook in everything.items() if notebook[:2] > "02"}
+    assert {"rnn_helpers.rnn.rnn_forward", "rnn_helpers.rnn.rnn_backward"} <= set(everything) - set(sealed)
+    for dotted, notebook in everything.items():
+        module, name = _split(dotted)
+        copy = sealing._functions(ast.parse(_module_path(tmp_path / "course", module).read_text()))[name]
+        original = sealing._functions(ast.parse(_module_path(ROOT, module).read_text()))[name]
+        if notebook[:2] <= "02":
+            assert ast.dump(copy) == ast.dump(original), f"{dotted} ({notebook}) should be whole"
+        else:
+            assert sealing.CALL in ast.unparse(copy), f"{dotted} ({notebook}) should be sealed"
+    assert set(everything) <= set(sealing.write_sealed_copy(tmp_path / "all"))    # the default: all sealed
 
 
 @pytest.fixture(scope="module")
@@ -186,57 +236,80 @@ def test_the_autograders_environment_keeps_the_full_package(tmp_path):
         sealing.write_sealed_copy(tmp_path / "sealed")
 
 
-# -- slow: the untouched student notebooks in a sealed virtual environment -------------------------------
-
-KERNEL = "rnn-course-sealed"
+# -- slow: the pip-installed copy, and the untouched student notebooks in sealed kernels ----------------------
 
 
-@pytest.fixture(scope="session")
-def sealed_kernel(tmp_path_factory):
-    """A virtual environment with the sealed copy pip-installed (without its dependencies,
-    which it reads from this environment's site-packages), registered as the kernel KERNEL."""
-    root = tmp_path_factory.mktemp("sealed-env")
-    sealing.write_sealed_copy(root / "course")
-    venv.create(root / "venv", with_pip=True)
-    python = root / "venv" / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(root / "course")], check=True)
+@pytest.mark.slow
+def test_the_pip_installed_sealed_copy_holds_no_answer(tmp_path):
+    """A virtual environment with the sealed copy pip-installed (without its dependencies, which
+    it reads from this environment's site-packages): every sealed function it imports is the
+    stub, from the installed package."""
+    sealed = sealing.write_sealed_copy(tmp_path / "course")
+    venv.create(tmp_path / "venv", with_pip=True)
+    python = tmp_path / "venv" / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(tmp_path / "course")], check=True)
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     # After the install, so that pip never sees this environment's editable rnn-course.
     pathlib.Path(site, "course_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    check = subprocess.run([str(python), "-c", "import inspect, rnn_helpers.rnn as r; "
-                            "print(r.__file__); print(inspect.getsource(r.rnn_backward))"],
-                           capture_output=True, text=True, check=True, cwd=root).stdout
-    assert check.startswith(site) and sealing.CALL in check, check
-    spec = root / "kernels" / "share" / "jupyter" / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "RNN course (sealed)", "language": "python"}))
+    code = textwrap.dedent(f"""
+        import importlib, importlib.util, inspect, json, operator
+        torch = importlib.util.find_spec("torch") is not None
+        found = {{}}
+        for dotted, (module, name) in {json.dumps({d: _split(d) for d in sealed})}.items():
+            if torch or module != "rnn_helpers.training.torch_models":
+                function = operator.attrgetter(name)(importlib.import_module(module))
+                found[dotted] = [inspect.getsourcefile(function), inspect.getsource(function)]
+        print(json.dumps(found))
+    """)
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found
+    shipped = sorted(p.name for p in pathlib.Path(site, "rnn_helpers", "data", "precomputed").glob("*.npz"))
+    assert shipped == sorted(p.name for p in (PACKAGE / "data" / "precomputed").glob("*.npz")), \
+        f"the installed copy lacks precomputed results: it has {shipped}"
+    for dotted, (path, source) in found.items():
+        assert path.startswith(site), f"{dotted} comes from {path}, not from the installed copy"
+        assert sealing.CALL in source and source.count("\n") <= 10, f"{dotted}: the installed copy holds\n{source}"
+
+
+@pytest.fixture(scope="session")
+def sealed_kernels(tmp_path_factory):
+    """kernel(name): the name of a kernel whose Python reads, ahead of this environment's package,
+    the sealed copy for notebook ``name`` (the chapters before it open, as an instructor who
+    releases that chapter installs it)."""
+    root = tmp_path_factory.mktemp("sealed-kernels")
     previous = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(spec.parents[1]), previous]))
-    yield KERNEL
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(root / "share" / "jupyter"), previous]))
+
+    def kernel(name):
+        number = int(name[:2])
+        folder = root / f"course-{number:02d}"
+        spec = root / "share" / "jupyter" / "kernels" / f"rnn-course-sealed-{number:02d}"
+        if not spec.exists():
+            sealing.write_sealed_copy(folder, open_through=number - 1)
+            spec.mkdir(parents=True)
+            (spec / "kernel.json").write_text(json.dumps({
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "env": {"PYTHONPATH": str(folder)},
+                "display_name": f"RNN course (sealed for {name})", "language": "python"}))
+        return spec.name
+
+    yield kernel
     if previous is None:
         os.environ.pop("JUPYTER_PATH")
     else:
         os.environ["JUPYTER_PATH"] = previous
 
 
-#: Notebooks whose untouched run in the sealed environment still loses later cells to a
-#: ``NameError``: an experiment trains or runs the course's model, which calls a sealed function
-#: (of this notebook or an earlier one), and later cells read its result. Each needs the
-#: student's function or a small precomputed result there (strict: a fixed one fails here).
+#: Notebooks whose untouched run, sealed with the chapters before it open, still loses later
+#: cells to a ``NameError``: an experiment calls a sealed function (of this notebook or a later
+#: one) and later cells read its result. Each needs the student's function or a precomputed
+#: result there (``rnn_helpers/precomputed.py``; strict: a fixed one fails here).
 SEALED_CASCADES = {
-    "02_bptt": "the character model's training needs split_for_tbptt and softmax_cross_entropy",
-    "03_vanishing_gradients": "the agreement experiment trains the course's RNN (01's rnn_forward)",
-    "04_long_term_dependencies": "the clipping runs need clip_grad_norm",
-    "05_lstm": "the LSTM's training needs lstm_backward",
-    "06_gru": "the comparison trains the course's RNN (01's rnn_forward)",
-    "07_generation": "the language models' training needs loss_and_grads and embedding_forward",
-    "08_bidirectional_deep": "the tagger and the digit model need stacked_rnn_forward",
-    "09_attention": "the encoder-decoders need 06's gru_step_forward and attention_forward",
-    "10_pytorch": "the numpy model beside torch's needs 09's attention_forward",
-    "11_linear_recurrences": "the minGRU's training needs 04's clip_grad_norm, the timings linear_scan",
+    "07_generation": "the language models' training needs loss_and_grads, their text and tunes embedding_forward",
+    "11_linear_recurrences": "the minGRU's training needs mingru_forward, the timings linear_scan",
 }
 SEALED_NAMES = [pytest.param(name, marks=[pytest.mark.xdist_group(f"untouched-{name}")] + (
     [pytest.mark.xfail(strict=True, reason=f"sealed: {SEALED_CASCADES[name]}")] if name in SEALED_CASCADES else []))
@@ -245,8 +318,8 @@ SEALED_NAMES = [pytest.param(name, marks=[pytest.mark.xdist_group(f"untouched-{n
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SEALED_NAMES)
-def test_untouched_student_notebook_runs_in_the_sealed_environment(name, sealed_kernel):
-    nb = untouched_run(name, sealed_kernel)
+def test_untouched_student_notebook_runs_in_the_sealed_environment(name, sealed_kernels):
+    nb = untouched_run(name, sealed_kernels(name))
     missing = name_errors_outside_exercises(nb)
     claims = cells_that_say_passed(nb)
     graded = {id(cell) for cell, meta in grade_cells(nb).values() if meta.get("solution") or meta.get("grade")}

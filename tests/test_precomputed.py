@@ -1,0 +1,95 @@
+"""rnn_helpers.precomputed: an experiment runs as written, and falls back on the course's stored
+result, with one line that says so, only when a sealed exercise it needs is unfinished."""
+import re
+
+import numpy as np
+import pytest
+from rnn_helpers import precomputed
+from rnn_helpers.instructor.sealing import ExerciseNotShipped
+
+from conftest import ASSIGNMENTS, read_notebook, source_notebook
+
+
+class Model:
+    def __init__(self):
+        self.params = {"W": np.zeros((2, 2))}
+
+
+def not_shipped(name, notebook):
+    def compute():
+        raise ExerciseNotShipped(name, notebook)
+    return compute
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(precomputed, "FOLDER", tmp_path)
+    return tmp_path
+
+
+def test_values_keep_their_structure(folder):
+    value = {"loss": [1, 2.5, np.float64(3.0)], "runs": ({3: np.arange(4.0)}, None, "text", [(np.ones(2), True)]),
+             "by pair": {("a", 1): np.float32(2)}}
+    precomputed.save("02_value", value)
+    precomputed.save("02_other", [np.zeros(3)])
+    loaded = precomputed.load("02_value")
+    assert loaded["loss"] == [1, 2.5, 3.0] and loaded["runs"][1:3] == (None, "text")
+    np.testing.assert_array_equal(loaded["runs"][0][3], np.arange(4.0))
+    assert loaded["runs"][3][0][1] is True and loaded["by pair"][("a", 1)] == np.float32(2)
+    assert [p.name for p in folder.iterdir()] == ["02.npz"]      # one file per notebook
+    with pytest.raises(TypeError, match="got a Model"):
+        precomputed.save("02_model", Model())
+    with pytest.raises(KeyError, match="no result '02_missing'"):
+        precomputed.load("02_missing")
+
+
+def test_the_experiment_runs_as_written_and_is_stored_only_when_asked(folder, monkeypatch):
+    model = Model()
+    assert precomputed.result("02_run", lambda: 5.0, model) == 5.0
+    assert not list(folder.iterdir())
+    monkeypatch.setenv(precomputed.WRITE, "1")
+    model.params["W"] += 1
+    assert precomputed.result("02_run", lambda: 5.0, model) == 5.0
+    assert precomputed.load("02_run")["value"] == 5.0
+    with pytest.raises(ValueError, match="notebook's number"):
+        precomputed.result("run", lambda: 1)
+    with pytest.raises(ZeroDivisionError):                     # a student's bug is not hidden
+        precomputed.result("02_run", lambda: 1 / 0)
+
+
+def test_an_unfinished_exercise_falls_back_with_one_line(folder, monkeypatch, capsys):
+    monkeypatch.setenv(precomputed.WRITE, "1")
+    trained = Model()
+    trained.params["W"] = np.full((2, 2), 7.0)
+    precomputed.result("04_run", lambda: {"loss": [0.5]}, trained)
+    monkeypatch.delenv(precomputed.WRITE)
+    fresh = Model()
+    assert precomputed.result("04_run", not_shipped("clip_grad_norm", "04_long_term_dependencies"), fresh) \
+        == {"loss": [0.5]}
+    np.testing.assert_array_equal(fresh.params["W"], trained.params["W"])    # the model gets its weights too
+    params = {"W": np.zeros((2, 2))}                                          # a dict of parameters itself
+    precomputed.result("04_run", not_shipped("clip_grad_norm", "04_long_term_dependencies"), params)
+    np.testing.assert_array_equal(params["W"], trained.params["W"])
+    assert precomputed.result("04_run", not_shipped("Adam.step", "07_generation")) == {"loss": [0.5]}
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert lines == ["using the course's precomputed result because clip_grad_norm (your exercise in notebook "
+                     "04_long_term_dependencies) is not finished",
+                     "using the course's precomputed result: this experiment needs Adam.step, an exercise of "
+                     "notebook 07_generation, which is sealed until then"]
+
+
+def test_every_result_a_notebook_asks_for_is_shipped():
+    """Each notebook that calls precomputed.result has its file, and the file holds what the
+    notebook's literal keys name (``python -m rnn_helpers.precomputed NN_topic`` writes it)."""
+    for assignment in ASSIGNMENTS:
+        source = "\n".join(cell.source for cell in read_notebook(source_notebook(assignment)).cells)
+        keys = re.findall(r'precomputed\.result\(f?"([^"]+)"', source)
+        if not keys:
+            continue
+        path = precomputed.FOLDER / f"{assignment[:2]}.npz"
+        assert path.exists(), f"{assignment} calls precomputed.result but the course ships no {path.name}"
+        with np.load(path) as stored:
+            shipped = [name.split("/")[0] for name in stored.files if name.endswith("/structure")]
+            for key in keys:
+                pattern = re.sub(r"\\\{[^}]*\\\}", ".+", re.escape(key))      # an f-string's fields match anything
+                assert any(re.fullmatch(pattern, name) for name in shipped), f"{assignment}: no result {key!r}"
