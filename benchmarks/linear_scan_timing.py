@@ -4,19 +4,28 @@
 
 Prints the shortest of ``--repeats`` runs of ``linear_rnn.linear_scan`` with method
 "loop", "scan", "blelloch" and "cumulative": against T at N·H = 16 and N·H = 1024, and against N·H
-at T = 1024, with the first size from which the scan beats the loop. Run it on a quiet
-machine: the figures are wall-clock times.
+at T = 1024, with the first size from which the scan beats the loop. BLAS is pinned to one
+thread (as in the notebooks), and the machine's load average is printed beside every table:
+the figures are wall-clock times, so run it on a quiet machine and quote them with that load.
 """
 import argparse
+import os
 
 import numpy as np
 
 from rnn_helpers.lessons import scan_timings
+from rnn_helpers.training.threads import pin_threads
+
+
+def load():
+    """The 1-, 5- and 15-minute load averages and the number of cores, as one line."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min) on {os.cpu_count()} cores"
 
 
 def table(title, label, sizes, shapes, repeats, rng):
     times = scan_timings.recurrence_times(shapes, rng, repeats=repeats)
-    print(title)
+    print(f"{title}  [{load()}]")
     print(f"{label:>8s}" + "".join(f"{method + ' (ms)':>18s}" for method in times))
     for i, size in enumerate(sizes):
         print(f"{size:8d}" + "".join(f"{1000 * times[method][i]:18.3f}" for method in times))
@@ -27,6 +36,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    pin_threads()
+    print(f"best of {args.repeats} runs; before: {load()}\n")
     rng = np.random.default_rng(0)
     lengths = [16, 64, 256, 1024, 4096, 16384]
     for N, H in ((4, 4), (32, 32)):

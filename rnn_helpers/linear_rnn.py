@@ -54,6 +54,15 @@ sigmoid(softplus(-p_f) - softplus(-p_i)) from the pre-activations p (the same nu
 defined even where f_t + i_t underflows to 0). U (3H, D) and b (3H,) stack the blocks
 f, i, h~ (in that order).
 
+The time-invariant control of minGRU (``fixed_decay_forward``): the same parameters and the
+same input-dependent gate z_t, but the decay does not read the input; it is the decay the
+gate has at zero input, the same at every step::
+
+    z_t = sigmoid(U_z x_t + b_z),   h~_t = U_h x_t + b_h,   h_t = (1 - sigmoid(b_z)) h_{t-1} + z_t h~_t
+
+so z_t only scales what is written (a nonlinear, gated input), never what is kept. With
+U_z = 0 it is minGRU with U_z = 0 (a linear recurrence of the input with a fixed decay).
+
 Causal linear attention (Katharopoulos et al. 2020), with the feature map
 phi(u) = elu(u) + 1 > 0::
 
@@ -81,6 +90,16 @@ class MinGRUCache(NamedTuple):
     h0: np.ndarray
     U: np.ndarray
     z: np.ndarray          # (T, N, H) update gates
+    h_tilde: np.ndarray    # (T, N, H) candidates
+    hs: np.ndarray         # (T, N, H) states
+
+
+class FixedDecayCache(NamedTuple):
+    x: np.ndarray
+    h0: np.ndarray
+    U: np.ndarray
+    decay: np.ndarray      # (H,) the decay 1 - sigmoid(b_z) of every step
+    z: np.ndarray          # (T, N, H) input gates
     h_tilde: np.ndarray    # (T, N, H) candidates
     hs: np.ndarray         # (T, N, H) states
 
@@ -323,6 +342,36 @@ def mingru_backward(dhs, cache):
     dhs = as_float_array("dhs", dhs, hs.shape, {})
     dz, dh_tilde, dh0 = _mix_backward(dhs, z, h_tilde, hs, h0)
     dx, dU, db = _project_backward(np.concatenate([dz * z * (1.0 - z), dh_tilde], axis=-1), x, U)
+    return dx, dh0, dU, db
+
+
+def fixed_decay_forward(x, h0, U, b):
+    """minGRU's time-invariant control: x (T, N, D), h0 (N, H), U (2H, D), b (2H,) -> hs (T, N, H), cache.
+
+    The parameters of ``mingru_forward`` (blocks z, h~), and the same gate z_t; but the decay
+    is 1 - sigmoid(b_z) at every step, so h_t = (1 - sigmoid(b_z)) h_{t-1} + z_t h~_t: the input
+    decides what is written, not what is kept. One associative scan (Blelloch's).
+    """
+    x, h0, U, b = _check_layer(x, h0, U, b, blocks=2)
+    H = h0.shape[1]
+    projected = _project(x, U, b)
+    z = sigmoid(projected[..., :H])
+    h_tilde = projected[..., H:]
+    decay = 1.0 - sigmoid(b[:H])
+    hs = linear_scan(np.broadcast_to(decay, z.shape), z * h_tilde, h0, method="blelloch")
+    return hs, FixedDecayCache(x, h0, U, decay, z, h_tilde, hs)
+
+
+def fixed_decay_backward(dhs, cache):
+    """Backward of ``fixed_decay_forward``: dhs (T, N, H) -> dx (T, N, D), dh0 (N, H), dU (2H, D), db (2H,)."""
+    check_cache("cache", cache, FixedDecayCache, "fixed_decay_forward")
+    x, h0, U, decay, z, h_tilde, hs = cache
+    dhs = as_float_array("dhs", dhs, hs.shape, {})
+    da, dinput, dh0 = linear_scan_backward(dhs, np.broadcast_to(decay, z.shape), hs, h0)
+    dz, dh_tilde = dinput * h_tilde, dinput * z
+    dx, dU, db = _project_backward(np.concatenate([dz * z * (1.0 - z), dh_tilde], axis=-1), x, U)
+    H = decay.shape[0]
+    db[:H] -= da.sum(axis=(0, 1)) * decay * (1.0 - decay)     # decay = 1 - sigmoid(b_z)
     return dx, dh0, dU, db
 
 

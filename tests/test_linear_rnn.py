@@ -229,10 +229,24 @@ def plain_minlstm(x, h0, U, b):
     return np.array(hs)
 
 
+def plain_fixed_decay(x, h0, U, b):
+    """minGRU's gate on the input only; the decay 1 - sigmoid(b_z) is the same at every step."""
+    H = h0.shape[1]
+    hs, h = [], h0
+    decay = 1.0 - 1.0 / (1.0 + np.exp(-b[:H]))
+    for x_t in x:
+        z = 1.0 / (1.0 + np.exp(-(x_t @ U[:H].T + b[:H])))
+        h = decay * h + z * (x_t @ U[H:].T + b[H:])
+        hs.append(h)
+    return np.array(hs)
+
+
 #: name -> (blocks, forward, backward, the equations step by step, the cache type)
 LAYERS = {
     "mingru": (2, linear_rnn.mingru_forward, linear_rnn.mingru_backward, plain_mingru, linear_rnn.MinGRUCache),
     "minlstm": (3, linear_rnn.minlstm_forward, linear_rnn.minlstm_backward, plain_minlstm, linear_rnn.MinLSTMCache),
+    "fixed_decay": (2, linear_rnn.fixed_decay_forward, linear_rnn.fixed_decay_backward, plain_fixed_decay,
+                    linear_rnn.FixedDecayCache),
 }
 
 
@@ -265,6 +279,15 @@ def test_minlstm_normalises_its_gates_even_where_f_plus_i_underflows():
     assert np.all(cache.f + cache.i == 0)
     np.testing.assert_allclose(cache.i_norm, 1 / (1 + np.exp(-10.0)), rtol=1e-12)
     assert np.all(np.isfinite(hs))
+
+
+def test_fixed_decay_equals_mingru_where_the_gates_ignore_the_input():
+    x, h0, U, b = layer_inputs(5)
+    U[:5] = 0.0                                         # z_t = sigmoid(b_z) at every step
+    np.testing.assert_allclose(linear_rnn.fixed_decay_forward(x, h0, U, b)[0],
+                               linear_rnn.mingru_forward(x, h0, U, b)[0], rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="cache returned by fixed_decay_forward.*MinGRUCache"):
+        linear_rnn.fixed_decay_backward(np.zeros((6, 3, 5)), linear_rnn.mingru_forward(x, h0, U, b)[1])
 
 
 def test_mingru_checks_shapes_and_caches():
@@ -356,6 +379,7 @@ def test_no_function_modifies_its_inputs():
     dhs = np.ones_like(hs)
     linear_rnn.mingru_backward(dhs, cache)
     linear_rnn.minlstm_backward(dhs, linear_rnn.minlstm_forward(x, s0, U3, bias3)[1])
+    linear_rnn.fixed_decay_backward(dhs, linear_rnn.fixed_decay_forward(x, s0, U, bias)[1])
     for method in linear_rnn.ATTENTION_METHODS:
         linear_rnn.causal_linear_attention(q, q, q, method=method)
     for array, copy in zip(arrays + [dhs], before + [np.ones_like(hs)]):

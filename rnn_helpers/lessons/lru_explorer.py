@@ -14,7 +14,13 @@ h_t = lambda * h_{t-1} + gamma * (B x_t), one eigenvalue lambda per unit, with
 A unit's impulse response is gamma lambda^t: it rotates by theta per step and shrinks by
 |lambda|. Its memory horizon (e-folding time) tau = -1 / ln|lambda| is the number of steps
 after which the response has fallen by a factor e (about 1 / (1 - |lambda|) near the circle,
-the time constant of notebook 04's leaky unit).
+the time constant of notebook 04's leaky unit). The figure draws three units in colour (the
+shortest, the median and the longest horizon) with a dotted vertical line at each one's
+horizon, where its curve has fallen to 1/e of its start.
+
+The paper stores the phase in log form too, lambda = exp(-exp(nu_log) + i exp(theta_log)),
+so that theta = exp(theta_log) > 0; here ``lru_eigenvalues`` takes nu and theta themselves
+(nothing is trained here, so the phase needs no reparameterisation).
 
     explorer = LRUExplorer(seed=course_seed(11))    # sliders r_min, r_max, T; shows the widget
     fig, summary = plot_lru(0.9, 0.999, 200)         # the same panels as a static figure
@@ -85,14 +91,18 @@ class RingSummary:
     horizons: np.ndarray          # (H,) memory horizon of each unit, in steps
     response: np.ndarray          # (T + 1, H) complex impulse responses
     alive_at_T: float             # share of units whose response at T is above 1% of its start
+    highlighted: np.ndarray       # (3,) the units drawn in colour: shortest, median and longest horizon
 
 
-def ring_summary(u_radius, u_phase, r_min, r_max, T):
+def ring_summary(u_radius, u_phase, r_min, r_max, T, shown_units=3):
     """Eigenvalues, horizons and impulse responses of the ring [r_min, r_max] for fixed draws."""
     eigenvalues = lru_eigenvalues(*ring_parameters(u_radius, u_phase, r_min, r_max))
     response = impulse_response(eigenvalues, T)
     alive = np.abs(response[-1]) > 0.01 * np.abs(response[0])
-    return RingSummary(eigenvalues, memory_horizon(eigenvalues), response, float(np.mean(alive)))
+    horizons = memory_horizon(eigenvalues)
+    order = np.argsort(horizons)
+    highlighted = order[np.linspace(0, order.size - 1, shown_units).round().astype(int)]
+    return RingSummary(eigenvalues, horizons, response, float(np.mean(alive)), highlighted)
 
 
 def describe(summary, r_min, r_max, T):
@@ -107,19 +117,19 @@ class RingPanels:
     def __init__(self, ax_response, ax_disk):
         self.ax_response, self.ax_disk = ax_response, ax_disk
 
-    def show(self, summary, r_min, r_max, T, shown_units=3):
+    def show(self, summary, r_min, r_max, T):
         ax, disk = self.ax_response, self.ax_disk
         ax.clear()
         disk.clear()
         t = np.arange(T + 1)
         magnitude = np.abs(summary.response)
         ax.semilogy(t, np.maximum(magnitude, 1e-12), color="0.75", lw=0.6)
-        order = np.argsort(summary.horizons)
-        picks = order[np.linspace(0, order.size - 1, shown_units).round().astype(int)]
+        picks = summary.highlighted
         for unit, colour in zip(picks, ("C0", "C1", "C3")):
             ax.semilogy(t, np.maximum(magnitude[:, unit], 1e-12), color=colour, lw=2,
                         label=f"|γλ^t|, horizon {summary.horizons[unit]:.0f} steps")
-        ax.axhline(np.exp(-1) * magnitude[0].max(), color="k", ls=":", lw=0.8)
+            # dotted: the unit's horizon, where its response has fallen to 1/e of its start
+            ax.axvline(summary.horizons[unit], color=colour, ls=":", lw=1)
         ax.set_ylim(max(1e-6, magnitude.min() * 0.5), 1.2)
         ax.set_xlim(0, T)
         ax.set_xlabel("steps t after an impulse")

@@ -4,40 +4,47 @@ loop over time.
 It has the interface of ``SequenceModel`` (``params``, ``forward``, ``backward``,
 ``num_parameters``), so the course's training loop, clipping and optimisers train it
 unchanged. Layer l maps its input (T, N, D_l) to states (T, N, H_l) with
-``linear_rnn.mingru_forward`` (``cell="mingru"``) or ``linear_rnn.minlstm_forward``
-(``cell="minlstm"``), one matmul and one associative scan each; the next layer reads
-those states, so its gates depend on the past through them. The read-out o = V h + c reads
-the last state (``readout="last_step"``, outputs (N, K)) or every state (``"every_step"``,
-outputs (T, N, K)).
+``linear_rnn.mingru_forward`` (``cell="mingru"``), ``linear_rnn.minlstm_forward``
+(``cell="minlstm"``) or ``linear_rnn.fixed_decay_forward`` (``cell="fixed_decay"``), one matmul
+and one associative scan each; the next layer reads those states, so its gates depend on the
+past through them. The read-out o = V h + c reads the last state (``readout="last_step"``,
+outputs (N, K)) or every state (``"every_step"``, outputs (T, N, K)).
 
 Parameters: ``U0`` (G H_0, D), ``b0`` (G H_0,), ``U1`` (G H_1, H_0), ``b1``, ..., ``V`` (K, H_last),
-``c`` (K,), with G = 2 blocks for minGRU (the update gate z, then the candidate) and G = 3 for
-minLSTM (the forget gate f, the input gate i, then the candidate): the gates are the rows
-[:(G - 1) H] of each U and b, the candidate the last H rows.
+``c`` (K,), with G = 2 blocks for minGRU and its fixed-decay control (the gate z, then the
+candidate) and G = 3 for minLSTM (the forget gate f, the input gate i, then the candidate): the
+gates are the rows [:(G - 1) H] of each U and b, the candidate the last H rows.
 
-``selective=False`` is the time-invariant ablation: the gates' input weights (rows
-[:(G - 1) H] of every U) are zero and stay zero, so every gate is the same at every step:
-h_t = a h_{t-1} + (1 - a) h~_t with a fixed, learned decay a per unit.
+Two time-invariant versions of minGRU, for notebook 11's selectivity ablation:
+
+* ``cell="fixed_decay"``: the same parameters and the same input-dependent gate z_t, but the
+  decay is 1 - sigmoid(b_z) at every step, h_t = (1 - sigmoid(b_z)) h_{t-1} + z_t h~_t: the
+  gate scales what is written (a nonlinearity of the input), never what is kept;
+* ``selective=False``: the gates' input weights (rows [:(G - 1) H] of every U) are zero and
+  stay zero, so every gate is the same at every step: h_t = a h_{t-1} + (1 - a) h~_t with a
+  fixed, learned decay a per unit, and the stack is linear in its input from end to end.
 """
 import numpy as np
 
-from ..linear_rnn import mingru_backward, mingru_forward, minlstm_backward, minlstm_forward
+from ..linear_rnn import (fixed_decay_backward, fixed_decay_forward, mingru_backward, mingru_forward,
+                          minlstm_backward, minlstm_forward)
 from ..validation import as_float_array
 from . import initialisation
 
 READOUTS = ("every_step", "last_step")
 #: cell -> (blocks stacked in U and b, forward, backward)
-CELLS = {"mingru": (2, mingru_forward, mingru_backward), "minlstm": (3, minlstm_forward, minlstm_backward)}
+CELLS = {"mingru": (2, mingru_forward, mingru_backward), "minlstm": (3, minlstm_forward, minlstm_backward),
+         "fixed_decay": (2, fixed_decay_forward, fixed_decay_backward)}
 
 
 class MinGRUModel:
     """Stacked minGRU (or minLSTM) layers of sizes ``hidden_sizes`` and a linear read-out of size ``output_size``.
 
-    ``gate_bias`` sets the decay every unit starts with: minGRU's update gates get the bias
-    b_z = gate_bias, so z = sigmoid(gate_bias); minLSTM's get b_f = -gate_bias and
+    ``gate_bias`` sets the decay every unit starts with: minGRU's update gates (and the fixed-decay
+    control's) get the bias b_z = gate_bias, so z = sigmoid(gate_bias); minLSTM's get b_f = -gate_bias and
     b_i = gate_bias, so that its normalised input gate i' = i / (f + i) is the same
     sigmoid(gate_bias) (sigmoid(-g) + sigmoid(g) = 1). A negative value starts every unit with
-    a long memory (decay 1 - sigmoid(gate_bias) close to 1), in both cells alike.
+    a long memory (decay 1 - sigmoid(gate_bias) close to 1), in every cell alike.
     """
 
     def __init__(self, input_size, hidden_sizes, output_size, *, cell="mingru", readout="last_step",
@@ -63,10 +70,10 @@ class MinGRUModel:
             if not selective:
                 U[:(blocks - 1) * H] = 0.0
             b = np.zeros(blocks * H)
-            if cell == "mingru":
-                b[:H] = gate_bias
-            else:
+            if cell == "minlstm":
                 b[:H], b[H:2 * H] = -gate_bias, gate_bias
+            else:
+                b[:H] = gate_bias
             params[f"U{layer}"], params[f"b{layer}"] = U, b
         params["V"] = initialisation.scaled_normal((output_size, hidden_sizes[-1]), rng)
         params["c"] = np.zeros(output_size)
@@ -75,6 +82,12 @@ class MinGRUModel:
     def num_parameters(self):
         """Total number of scalar parameters (the frozen gate weights of the ablation included)."""
         return sum(p.size for p in self.params.values())
+
+    def num_trainable_parameters(self):
+        """The parameters that training changes: without the ablation's gate weights held at zero."""
+        frozen = 0 if self.selective else sum(
+            self.params[f"U{layer}"][:-H].size for layer, H in enumerate(self.hidden_sizes))
+        return self.num_parameters() - frozen
 
     def forward(self, x):
         """x (T, N, D) -> outputs, cache, final states (a list, one (N, H_l) per layer)."""

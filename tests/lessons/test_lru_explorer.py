@@ -24,6 +24,13 @@ def test_horizon_and_normalised_impulse_response():
     np.testing.assert_allclose(response[3], np.sqrt(1 - np.abs(eigenvalues) ** 2) * eigenvalues ** 3)
 
 
+def test_the_highlighted_units_are_the_shortest_median_and_longest_horizons():
+    rng = np.random.default_rng(2)
+    summary = lru_explorer.ring_summary(rng.random(9), rng.random(9), 0.5, 0.99, 50)
+    horizons = np.sort(summary.horizons)
+    np.testing.assert_allclose(summary.horizons[summary.highlighted], horizons[[0, 4, 8]])
+
+
 def test_explorer_redraws_and_shows_a_png_where_widgets_cannot_run():
     explorer = lru_explorer.LRUExplorer(H=16, seed=1, dpi=40)
     before = explorer.current.horizons.max()

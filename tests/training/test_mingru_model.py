@@ -43,7 +43,7 @@ def test_minlstm_layers_start_with_the_decay_of_the_mingru_layers():
     np.testing.assert_allclose(caches[0].i_norm, 1 / (1 + np.exp(1.0)))      # sigmoid(gate_bias), as minGRU's z
 
 
-@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+@pytest.mark.parametrize("cell", ["mingru", "minlstm", "fixed_decay"])
 @pytest.mark.parametrize("readout", ["last_step", "every_step"])
 def test_backward_gradient_check(readout, cell):
     m = model(readout, cell=cell)
@@ -73,10 +73,21 @@ def test_fixed_decay_ablation_keeps_the_gate_weights_at_zero(cell, gates):
     grads = m.backward(np.ones_like(outputs), cache)
     assert not grads["U0"][:4 * gates].any() and not grads["U1"][:5 * gates].any()
     assert grads["U0"][4 * gates:].any()
+    assert m.num_trainable_parameters() == m.num_parameters() - gates * (4 * 3 + 5 * 4)
+    assert model(cell=cell).num_trainable_parameters() == model(cell=cell).num_parameters()
+
+
+def test_fixed_decay_control_has_minGRU_parameters_and_a_decay_that_ignores_the_input():
+    m = model(cell="fixed_decay")
+    assert {k: v.shape for k, v in m.params.items()} == {k: v.shape for k, v in model().params.items()}
+    x = np.random.default_rng(4).normal(size=(5, 2, 3))
+    _, (caches, _), _ = m.forward(x)
+    np.testing.assert_allclose(caches[0].decay, 1 - 1 / (1 + np.exp(1.0)))      # 1 - sigmoid(gate_bias)
+    assert caches[0].z.std() > 0.05                                           # the input gate reads x
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match=r"cell should be one of \('mingru', 'minlstm'\), but got 'lstm'"):
+    with pytest.raises(ValueError, match=r"cell should be one of \('mingru', 'minlstm', 'fixed_decay'\), but got 'lstm'"):
         MinGRUModel(3, (4,), 2, cell="lstm", rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="readout"):
         MinGRUModel(3, (4,), 2, readout="middle", rng=np.random.default_rng(0))
