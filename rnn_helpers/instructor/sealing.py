@@ -17,8 +17,9 @@ the reduced source: the answer is in no file of the installed package.
 
 At run time a sealed function (``exercise`` below) calls the student's own function of the
 same name, defined in the notebook (the kernel's ``__main__``), so that the experiments after
-an exercise run on the student's answer; when there is none, it does not take the arguments
-of this call (the exercise may ask for fewer options), or it is not finished
+an exercise run on the student's answer (without the options left at their default when it
+does not have them: the exercise may ask for fewer); when there is none, it does not take the
+arguments of this call, or it is not finished
 (``NotImplementedError``), it raises ``ExerciseNotShipped`` with one line that says the
 function is the student's exercise (in a notebook that line is all the error shows). A copy
 made by ``grading.load_reference`` (what the notebooks' test cells compare with) never calls
@@ -106,11 +107,14 @@ def exercise(namespace, name, notebook, *args, **kwargs):
     module = sys.modules.get(namespace.get("__name__"))
     student = getattr(sys.modules.get("__main__"), name, None)
     if (getattr(module, "__dict__", None) is namespace and callable(student)
-            and getattr(student, "__module__", None) == "__main__" and _accepts(student, args, kwargs)):
-        try:
-            return student(*args, **kwargs)
-        except NotImplementedError:
-            pass
+            and getattr(student, "__module__", None) == "__main__"):
+        passed = next((given for given in [(args, kwargs), _without_defaults(namespace.get(name), args, kwargs)]
+                       if _accepts(student, *given)), None)
+        if passed is not None:
+            try:
+                return student(*passed[0], **passed[1])
+            except NotImplementedError:
+                pass
     _show_in_one_line()
     raise ExerciseNotShipped(name, notebook)
 
@@ -138,6 +142,20 @@ def _accepts(function, args, kwargs):
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _without_defaults(sealed, args, kwargs):
+    """``args`` and ``kwargs`` without the options that are at their default in ``sealed``'s
+    signature (the stub passes every parameter on; the student's version may not have them)."""
+    try:
+        parameters = list(inspect.signature(sealed).parameters.values())
+    except (TypeError, ValueError):
+        return args, kwargs
+    args = list(args)
+    while args and len(args) <= len(parameters) and args[-1] is parameters[len(args) - 1].default:
+        args.pop()
+    defaults = {p.name: p.default for p in parameters}
+    return tuple(args), {k: v for k, v in kwargs.items() if v is not defaults.get(k, inspect.Parameter.empty)}
 
 
 def _arguments(node):

@@ -175,6 +175,13 @@ def sealed_python(sealed):
             return "fewer arguments than the course's version"
         expect_not_shipped(lambda: rnn.rnn_step_backward(1, 2))       # does not take this call
 
+        from rnn_helpers import torch_bridge
+        def torch_to_course(state):
+            return "mine"
+        assert torch_bridge.torch_to_course({{}}) == "mine"             # options at their default: not passed on
+        assert torch_bridge.torch_to_course({{}}, 0, reverse=False) == "mine"
+        expect_not_shipped(lambda: torch_bridge.torch_to_course({{}}, 1))   # an option it does not take
+
         def rnn_forward(x, h0, U, W, b):
             raise NotImplementedError
         expect_not_shipped(lambda: rnn.rnn_forward(x, h0, U, W, b))   # unfinished
