@@ -9,7 +9,10 @@ its signature, the first line of its docstring and one call::
         \"\"\"Backward through the whole sequence: dhs (T, N, H) -> dx, dh0, dU, dW, db.\"\"\"
         return _sealed_exercise(globals(), "rnn_backward", "02_bptt", dhs, cache)
 
-Private helpers that only sealed functions used are reduced the same way, and the module's
+Functions that compute an exercise's answer under another name (``ANSWERS``: a feedback
+module's expected value, the inverse of a conversion) are reduced the same way, to a call that
+names the exercise and never runs the student's function. Private helpers that only sealed
+functions used are reduced the same way, and the module's
 docstring to its first paragraph (the rest can write an answer out). Everything else is
 copied as it is, so the package imports and its other functions work. ``pip install`` of the
 copy (``hub/install_student_env.sh ENV --sealed``, ``make sealed-lab``) compiles the .pyc from
@@ -76,6 +79,21 @@ SEALED = {
     "linear_rnn": {"combine": "11_linear_recurrences", "linear_scan": "11_linear_recurrences",
                    "linear_scan_backward": "11_linear_recurrences", "mingru_forward": "11_linear_recurrences",
                    "causal_linear_attention": "11_linear_recurrences"},
+}
+
+#: Module -> {function: (notebook, exercise)}: functions that compute an exercise's answer although
+#: no exercise asks for them by name (a test's expected value, a layer that runs the exercise's
+#: step, the inverse of its conversion, a hint whose candidates are built from the answer's
+#: parts). Sealed with their exercise; their stub never calls the student's function (a test
+#: would compare the answer with itself): it raises ``ExerciseNotShipped`` for ``exercise``.
+ANSWERS = {
+    "lessons.forward_feedback": {"teacher_forcing_hint": ("01_sequences", "teacher_forced_logits")},
+    "lessons.bptt_feedback": {"step_backward_hint": ("02_bptt", "rnn_step_backward"),
+                              "bptt_hint": ("02_bptt", "rnn_backward")},
+    "lessons.pytorch_feedback": {"_clipped": ("04_long_term_dependencies", "clip_grad_norm")},
+    "lessons.gru_step_feedback": {"expected_torch_gru_step": ("10_pytorch", "torch_gru_step")},
+    "torch_bridge": {"gru_reset_after_forward": ("10_pytorch", "torch_gru_step"),
+                     "torch_gru_to_course_z_flip": ("10_pytorch", "course_gru_to_torch_z_flip")},
 }
 
 #: What a sealed module's docstring says after its first paragraph.
@@ -182,16 +200,23 @@ def _functions(tree):
 
 
 def _stub(node, name, notebook, lines):
-    """The new body of ``node``: its docstring's first line and the call of ``exercise``."""
+    """The new body of ``node``: its docstring's first line and the call of ``exercise``. With
+    ``notebook`` a pair (notebook, exercise) (``ANSWERS``), the call names the exercise and passes
+    an empty namespace, so that it never calls the student's function."""
     indent = re.match(r"\s*", lines[node.body[0].lineno - 1]).group()
-    doc = (ast.get_docstring(node) or f"{name}: your exercise in notebook {notebook}.").splitlines()[0]
+    if isinstance(notebook, tuple):
+        (notebook, exercise_name), namespace, arguments = notebook, "{}", ""
+    else:
+        exercise_name, namespace, arguments = name, "globals()", _arguments(node)
+    doc = (ast.get_docstring(node) or f"{exercise_name}: your exercise in notebook {notebook}.").splitlines()[0]
     plain = '"' not in doc and "\\" not in doc
-    call = ", ".join(filter(None, ["globals()", repr(name), repr(notebook), _arguments(node)]))
+    call = ", ".join(filter(None, [namespace, repr(exercise_name), repr(notebook), arguments]))
     return [indent + (f'"""{doc}"""' if plain else repr(doc)) + "\n", f"{indent}return {CALL}({call})\n"]
 
 
 def seal_source(source, sealed, module_name):
-    """``source`` with the functions in ``sealed`` ({name: notebook}) reduced to stubs."""
+    """``source`` with the functions in ``sealed`` ({name: notebook, or (notebook, exercise) for an
+    entry of ``ANSWERS``}) reduced to stubs."""
     lines = source.splitlines(keepends=True)
     tree = ast.parse(source)
     functions = _functions(tree)
@@ -233,12 +258,19 @@ def _private_helpers_only_sealed_use(package, sealed_modules):
 
 
 def sealed_exercises(open_through=None):
-    """SEALED without the exercises of notebooks 01..``open_through`` (an int; None: all sealed)."""
+    """SEALED and ANSWERS without the exercises of notebooks 01..``open_through`` (an int; None:
+    all sealed)."""
     if open_through is not None and not isinstance(open_through, int):
         raise TypeError(f"open_through should be a notebook number (int) or None, got {open_through!r}")
-    return {module: kept for module, names in SEALED.items()
+    table = {module: SEALED.get(module, {}) | ANSWERS.get(module, {}) for module in SEALED | ANSWERS}
+    return {module: kept for module, names in table.items()
             if (kept := {name: notebook for name, notebook in names.items()
-                         if open_through is None or int(notebook[:2]) > open_through})}
+                         if open_through is None or int(_notebook(notebook)[:2]) > open_through})}
+
+
+def _notebook(entry):
+    """The notebook of an entry of SEALED (a notebook) or of ANSWERS (notebook, exercise)."""
+    return entry[0] if isinstance(entry, tuple) else entry
 
 
 def write_sealed_copy(destination, course=COURSE, open_through=None):
