@@ -107,12 +107,16 @@ IMPORT = f"from rnn_helpers.instructor.sealing import exercise as {CALL}\n"
 
 class ExerciseNotShipped(Exception):
     """A sealed function was called and the notebook defines no finished version of it
-    (``name``, the exercise's function, of notebook ``notebook``)."""
+    (``name``, the exercise's function, of notebook ``notebook``); or, with ``needs_course``, the
+    caller needs the course's own version (a test's expected value), which the student's cannot be."""
 
-    def __init__(self, name, notebook):
-        super().__init__(f"{name} is your exercise in notebook {notebook}: the course's version is not shipped "
-                         f"in this environment, and this part needs yours (the autograder checks it)")
-        self.name, self.notebook = name, notebook
+    def __init__(self, name, notebook, needs_course=False):
+        super().__init__(f"{name} is your exercise in notebook {notebook}: " + (
+            "this check needs the course's version, which is not shipped in this environment (the autograder, "
+            "which has it, checks yours)" if needs_course else
+            "the course's version is not shipped in this environment, and this part needs yours (the autograder "
+            "checks it)"))
+        self.name, self.notebook, self.needs_course = name, notebook, needs_course
 
 
 def exercise(namespace, name, notebook, *args, **kwargs):
@@ -124,8 +128,8 @@ def exercise(namespace, name, notebook, *args, **kwargs):
     """
     module = sys.modules.get(namespace.get("__name__"))
     student = getattr(sys.modules.get("__main__"), name, None)
-    if (getattr(module, "__dict__", None) is namespace and callable(student)
-            and getattr(student, "__module__", None) == "__main__"):
+    needs_course = getattr(module, "__dict__", None) is not namespace
+    if not needs_course and callable(student) and getattr(student, "__module__", None) == "__main__":
         passed = next((given for given in [(args, kwargs), _without_defaults(namespace.get(name), args, kwargs)]
                        if _accepts(student, *given)), None)
         if passed is not None:
@@ -134,7 +138,7 @@ def exercise(namespace, name, notebook, *args, **kwargs):
             except NotImplementedError:
                 pass
     _show_in_one_line()
-    raise ExerciseNotShipped(name, notebook)
+    raise ExerciseNotShipped(name, notebook, needs_course)
 
 
 def _show_in_one_line():

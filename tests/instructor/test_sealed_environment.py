@@ -311,6 +311,16 @@ def sealed_python(sealed):
             return "mine", dhs
         assert rnn.rnn_backward(1, cache=2) == ("mine", 1)        # the student's own, called
         expect_not_shipped(lambda: grading.load_reference("rnn").rnn_backward(1, 2))   # a test's copy
+        try:
+            grading.load_reference("rnn").rnn_backward(1, 2)
+        except ExerciseNotShipped as error:
+            assert error.needs_course, "a test's copy needs the course's version"
+        from rnn_helpers.lessons import gru_step_feedback
+        def torch_gru_step(x, h, p, variant="pytorch"):
+            return "mine"
+        def expected_torch_gru_step(x, h, p, variant="pytorch"):
+            return "mine"
+        expect_not_shipped(lambda: gru_step_feedback.expected_torch_gru_step(1, 2, 3))   # an answer: never the student's
 
         def rnn_step_backward(dh_t):
             return "fewer arguments than the course's version"
