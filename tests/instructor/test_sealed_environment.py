@@ -148,9 +148,10 @@ NOT_ANSWERS = {
 #: Functions that compute an exercise's answer and that the sealed copy still ships whole, with
 #: why they are not sealed yet (the test fails when one of them is sealed and still listed).
 SHIPPED_ANSWERS = {
-    "rnn_helpers.lstm.lstm_forward": "05's lstm_step_forward in a loop, organised for speed; the course's models "
-                                     "(07, 09, 10) and 05's own tests (the caches) call it, and 05 defines a "
-                                     "lstm_forward of its own in a given cell: its stub needs a design of its own",
+    "rnn_helpers.lstm.lstm_forward": "05's lstm_step_forward in a loop, organised for speed. Sealed as an "
+                                     "exercise, it would call 05's own lstm_forward (a given cell), whose caches "
+                                     "the course's lstm_backward and 05's later cells cannot read: its stub needs "
+                                     "the student's step in the course's cache layout",
 }
 
 
