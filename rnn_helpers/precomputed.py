@@ -46,6 +46,9 @@ def result(key, compute, *models):
         if missing.notebook[:2] > key[:2]:    # a tool of this chapter that a later one asks to write
             print(f"using the course's precomputed result: this experiment needs {missing.name}, an exercise of "
                   f"notebook {missing.notebook}, which is sealed until then")
+        elif missing.needs_course:             # the course's own version, which the student's cannot stand for
+            print(f"using the course's precomputed result: this experiment needs the course's version of "
+                  f"{missing.name} (your exercise in notebook {missing.notebook}), which is not shipped here")
         else:
             print(f"using the course's precomputed result because {missing.name} (your exercise in notebook "
                   f"{missing.notebook}) is not finished")

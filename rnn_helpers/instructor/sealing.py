@@ -9,7 +9,10 @@ its signature, the first line of its docstring and one call::
         \"\"\"Backward through the whole sequence: dhs (T, N, H) -> dx, dh0, dU, dW, db.\"\"\"
         return _sealed_exercise(globals(), "rnn_backward", "02_bptt", dhs, cache)
 
-Private helpers that only sealed functions used are reduced the same way, and the module's
+Functions that compute an exercise's answer under another name (``ANSWERS``: a feedback
+module's expected value, the inverse of a conversion) are reduced the same way, to a call that
+names the exercise and never runs the student's function. Private helpers that only sealed
+functions used are reduced the same way, and the module's
 docstring to its first paragraph (the rest can write an answer out). Everything else is
 copied as it is, so the package imports and its other functions work. ``pip install`` of the
 copy (``hub/install_student_env.sh ENV --sealed``, ``make sealed-lab``) compiles the .pyc from
@@ -17,8 +20,9 @@ the reduced source: the answer is in no file of the installed package.
 
 At run time a sealed function (``exercise`` below) calls the student's own function of the
 same name, defined in the notebook (the kernel's ``__main__``), so that the experiments after
-an exercise run on the student's answer; when there is none, it does not take the arguments
-of this call (the exercise may ask for fewer options), or it is not finished
+an exercise run on the student's answer (without the options left at their default when it
+does not have them: the exercise may ask for fewer); when there is none, it does not take the
+arguments of this call, or it is not finished
 (``NotImplementedError``), it raises ``ExerciseNotShipped`` with one line that says the
 function is the student's exercise (in a notebook that line is all the error shows). A copy
 made by ``grading.load_reference`` (what the notebooks' test cells compare with) never calls
@@ -77,6 +81,21 @@ SEALED = {
                    "causal_linear_attention": "11_linear_recurrences"},
 }
 
+#: Module -> {function: (notebook, exercise)}: functions that compute an exercise's answer although
+#: no exercise asks for them by name (a test's expected value, a layer that runs the exercise's
+#: step, the inverse of its conversion, a hint whose candidates are built from the answer's
+#: parts). Sealed with their exercise; their stub never calls the student's function (a test
+#: would compare the answer with itself): it raises ``ExerciseNotShipped`` for ``exercise``.
+ANSWERS = {
+    "lessons.forward_feedback": {"teacher_forcing_hint": ("01_sequences", "teacher_forced_logits")},
+    "lessons.bptt_feedback": {"step_backward_hint": ("02_bptt", "rnn_step_backward"),
+                              "bptt_hint": ("02_bptt", "rnn_backward")},
+    "lessons.pytorch_feedback": {"_clipped": ("04_long_term_dependencies", "clip_grad_norm")},
+    "lessons.gru_step_feedback": {"expected_torch_gru_step": ("10_pytorch", "torch_gru_step")},
+    "torch_bridge": {"gru_reset_after_forward": ("10_pytorch", "torch_gru_step"),
+                     "torch_gru_to_course_z_flip": ("10_pytorch", "course_gru_to_torch_z_flip")},
+}
+
 #: What a sealed module's docstring says after its first paragraph.
 SEALED_NOTE = ("Sealed copy (rnn_helpers/instructor/sealing.py): the functions that an exercise asks for keep "
                "only their signature here.")
@@ -88,12 +107,16 @@ IMPORT = f"from rnn_helpers.instructor.sealing import exercise as {CALL}\n"
 
 class ExerciseNotShipped(Exception):
     """A sealed function was called and the notebook defines no finished version of it
-    (``name``, the exercise's function, of notebook ``notebook``)."""
+    (``name``, the exercise's function, of notebook ``notebook``); or, with ``needs_course``, the
+    caller needs the course's own version (a test's expected value), which the student's cannot be."""
 
-    def __init__(self, name, notebook):
-        super().__init__(f"{name} is your exercise in notebook {notebook}: the course's version is not shipped "
-                         f"in this environment, and this part needs yours (the autograder checks it)")
-        self.name, self.notebook = name, notebook
+    def __init__(self, name, notebook, needs_course=False):
+        super().__init__(f"{name} is your exercise in notebook {notebook}: " + (
+            "this check needs the course's version, which is not shipped in this environment (the autograder, "
+            "which has it, checks yours)" if needs_course else
+            "the course's version is not shipped in this environment, and this part needs yours (the autograder "
+            "checks it)"))
+        self.name, self.notebook, self.needs_course = name, notebook, needs_course
 
 
 def exercise(namespace, name, notebook, *args, **kwargs):
@@ -105,14 +128,17 @@ def exercise(namespace, name, notebook, *args, **kwargs):
     """
     module = sys.modules.get(namespace.get("__name__"))
     student = getattr(sys.modules.get("__main__"), name, None)
-    if (getattr(module, "__dict__", None) is namespace and callable(student)
-            and getattr(student, "__module__", None) == "__main__" and _accepts(student, args, kwargs)):
-        try:
-            return student(*args, **kwargs)
-        except NotImplementedError:
-            pass
+    needs_course = getattr(module, "__dict__", None) is not namespace
+    if not needs_course and callable(student) and getattr(student, "__module__", None) == "__main__":
+        passed = next((given for given in [(args, kwargs), _without_defaults(namespace.get(name), args, kwargs)]
+                       if _accepts(student, *given)), None)
+        if passed is not None:
+            try:
+                return student(*passed[0], **passed[1])
+            except NotImplementedError:
+                pass
     _show_in_one_line()
-    raise ExerciseNotShipped(name, notebook)
+    raise ExerciseNotShipped(name, notebook, needs_course)
 
 
 def _show_in_one_line():
@@ -140,6 +166,20 @@ def _accepts(function, args, kwargs):
     return True
 
 
+def _without_defaults(sealed, args, kwargs):
+    """``args`` and ``kwargs`` without the options that are at their default in ``sealed``'s
+    signature (the stub passes every parameter on; the student's version may not have them)."""
+    try:
+        parameters = list(inspect.signature(sealed).parameters.values())
+    except (TypeError, ValueError):
+        return args, kwargs
+    args = list(args)
+    while args and len(args) <= len(parameters) and args[-1] is parameters[len(args) - 1].default:
+        args.pop()
+    defaults = {p.name: p.default for p in parameters}
+    return tuple(args), {k: v for k, v in kwargs.items() if v is not defaults.get(k, inspect.Parameter.empty)}
+
+
 def _arguments(node):
     """The call that passes a function's parameters on, as source: ``a, b, *args, k=k, **kw``."""
     a = node.args
@@ -164,16 +204,23 @@ def _functions(tree):
 
 
 def _stub(node, name, notebook, lines):
-    """The new body of ``node``: its docstring's first line and the call of ``exercise``."""
+    """The new body of ``node``: its docstring's first line and the call of ``exercise``. With
+    ``notebook`` a pair (notebook, exercise) (``ANSWERS``), the call names the exercise and passes
+    an empty namespace, so that it never calls the student's function."""
     indent = re.match(r"\s*", lines[node.body[0].lineno - 1]).group()
-    doc = (ast.get_docstring(node) or f"{name}: your exercise in notebook {notebook}.").splitlines()[0]
+    if isinstance(notebook, tuple):
+        (notebook, exercise_name), namespace, arguments = notebook, "{}", ""
+    else:
+        exercise_name, namespace, arguments = name, "globals()", _arguments(node)
+    doc = (ast.get_docstring(node) or f"{exercise_name}: your exercise in notebook {notebook}.").splitlines()[0]
     plain = '"' not in doc and "\\" not in doc
-    call = ", ".join(filter(None, ["globals()", repr(name), repr(notebook), _arguments(node)]))
+    call = ", ".join(filter(None, [namespace, repr(exercise_name), repr(notebook), arguments]))
     return [indent + (f'"""{doc}"""' if plain else repr(doc)) + "\n", f"{indent}return {CALL}({call})\n"]
 
 
 def seal_source(source, sealed, module_name):
-    """``source`` with the functions in ``sealed`` ({name: notebook}) reduced to stubs."""
+    """``source`` with the functions in ``sealed`` ({name: notebook, or (notebook, exercise) for an
+    entry of ``ANSWERS``}) reduced to stubs."""
     lines = source.splitlines(keepends=True)
     tree = ast.parse(source)
     functions = _functions(tree)
@@ -215,12 +262,19 @@ def _private_helpers_only_sealed_use(package, sealed_modules):
 
 
 def sealed_exercises(open_through=None):
-    """SEALED without the exercises of notebooks 01..``open_through`` (an int; None: all sealed)."""
+    """SEALED and ANSWERS without the exercises of notebooks 01..``open_through`` (an int; None:
+    all sealed)."""
     if open_through is not None and not isinstance(open_through, int):
         raise TypeError(f"open_through should be a notebook number (int) or None, got {open_through!r}")
-    return {module: kept for module, names in SEALED.items()
+    table = {module: SEALED.get(module, {}) | ANSWERS.get(module, {}) for module in SEALED | ANSWERS}
+    return {module: kept for module, names in table.items()
             if (kept := {name: notebook for name, notebook in names.items()
-                         if open_through is None or int(notebook[:2]) > open_through})}
+                         if open_through is None or int(_notebook(notebook)[:2]) > open_through})}
+
+
+def _notebook(entry):
+    """The notebook of an entry of SEALED (a notebook) or of ANSWERS (notebook, exercise)."""
+    return entry[0] if isinstance(entry, tuple) else entry
 
 
 def write_sealed_copy(destination, course=COURSE, open_through=None):

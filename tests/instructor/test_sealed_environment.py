@@ -129,6 +129,148 @@ def test_open_through_keeps_the_chapters_already_due_whole(tmp_path):
     assert set(everything) <= set(sealing.write_sealed_copy(tmp_path / "all"))    # the default: all sealed
 
 
+#: The grading helpers whose third argument is a test's expected value.
+EXPECTATIONS = {"expect_close", "expect_scalar", "expect_equal"}
+#: Functions of the package that a test's expected value may come from without computing an
+#: exercise's answer: {dotted name: why}.
+NOT_ANSWERS = {
+    "rnn_helpers.gradcheck.numerical_gradient": "centred differences of the function it is given (whose calls "
+                                                "are checked in turn)",
+    "rnn_helpers.lessons.gradient_decay.run_recurrence": "the states that jacobian_norms is given as its input",
+    "rnn_helpers.lessons.language_model.init_params": "the random parameters that the test starts from",
+    "rnn_helpers.lessons.pytorch_feedback.trained_state": "the random arrays that the test starts from",
+    "rnn_helpers.lessons.pytorch_feedback._loss_and_gradient": "the loss of a linear model, which no exercise "
+                                                               "asks for (train_step's test compares the update)",
+    "rnn_helpers.lessons.pytorch_feedback._norm": "the norm of arrays (optim.global_norm ships it too)",
+    "rnn_helpers.optim.clip_grad_value": "clips one given gradient; 04's exercise asks for the longest step over "
+                                         "all gradients",
+}
+#: Functions that compute an exercise's answer and that the sealed copy still ships whole, with
+#: why they are not sealed yet (the test fails when one of them is sealed and still listed).
+SHIPPED_ANSWERS = {
+    "rnn_helpers.lstm.lstm_forward": "05's lstm_step_forward in a loop, organised for speed. Sealed as an "
+                                     "exercise, it would call 05's own lstm_forward (a given cell), whose caches "
+                                     "the course's lstm_backward and 05's later cells cannot read: its stub needs "
+                                     "the student's step in the course's cache layout",
+}
+
+
+class _Scope:
+    """The names of one module or test cell: what its calls of the package resolve to."""
+
+    def __init__(self, tree, module):
+        self.module, self.functions, self.aliases = module, set(sealing._functions(tree)), {}
+        package = module.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:      # a relative import inside the package
+                    base = ".".join(filter(None, [package.rsplit(".", node.level - 1)[0] if node.level > 1
+                                                  else package, base]))
+                for alias in node.names:
+                    self.aliases[alias.asname or alias.name] = f"{base}.{alias.name}"
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
+                    ast.unparse(node.value.func).endswith("load_reference") and node.value.args:
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        self.aliases[target.id] = f"rnn_helpers.{ast.literal_eval(node.value.args[0])}"
+
+    def calls(self, node):
+        """The dotted names of the package's functions that the calls inside ``node`` name."""
+        found = set()
+        for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+            func = call.func
+            if isinstance(func, ast.Name) and func.id in self.functions:
+                found.add(f"{self.module}.{func.id}")
+            elif isinstance(func, ast.Name) and func.id in self.aliases:
+                found.add(self.aliases[func.id])
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in self.aliases:
+                found.add(f"{self.aliases[func.value.id]}.{func.attr}")
+        return {name for name in found if name.startswith("rnn_helpers.") and ".grading." not in name}
+
+
+def _expected_values(body):
+    """The expressions that ``body`` (a function or a cell) passes to the grading helpers as the
+    expected value, each with what the names in it were assigned in ``body``."""
+    assigned = {}
+    for node in ast.walk(body):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and node.value is not None:
+            for target in getattr(node, "targets", [getattr(node, "target", None)]):
+                pairs = (zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple)
+                         and isinstance(node.value, ast.Tuple) and len(target.elts) == len(node.value.elts)
+                         else [(name, node.value) for name in ast.walk(target)])
+                for name, value in pairs:
+                    if isinstance(name, ast.Name):
+                        assigned.setdefault(name.id, []).append(value)
+        elif isinstance(node, (ast.For, ast.comprehension)):     # a loop's names take what it iterates over
+            for name in ast.walk(node.target):
+                if isinstance(name, ast.Name):
+                    assigned.setdefault(name.id, []).append(node.iter)
+    for call in (n for n in ast.walk(body) if isinstance(n, ast.Call)):
+        name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        expected = call.args[2] if len(call.args) > 2 else next(
+            (k.value for k in call.keywords if k.arg == "expected"), None)
+        if name in EXPECTATIONS and expected is not None:
+            values, todo, seen = [expected], [expected], set()
+            while todo:     # the names in it, and the names in what they were assigned, ...
+                for node in ast.walk(todo.pop()):
+                    if isinstance(node, ast.Name) and node.id not in seen:
+                        seen.add(node.id)
+                        values += assigned.get(node.id, [])
+                        todo += assigned.get(node.id, [])
+            yield ast.unparse(expected), values
+
+
+def test_no_expected_value_of_a_test_is_computed_by_an_unsealed_function(sealed):
+    """The expected values of the notebooks' graded tests and of the feedback modules' checks come
+    from functions that are sealed in the sealed copy, or that call sealed ones: a function that
+    computes an exercise's answer unsealed (a feedback module's ``expected_*``, a layer that runs
+    the exercise's step) would show the answer with ``??``. ``NOT_ANSWERS`` lists the functions
+    that compute something no exercise asks for."""
+    folder, _ = sealed
+    trees = {}
+
+    def scope_of(module):
+        if module not in trees:
+            path = _module_path(folder, module)
+            trees[module] = (ast.parse(path.read_text()), None) if path.exists() else (None, None)
+            if trees[module][0] is not None:
+                trees[module] = (trees[module][0], _Scope(trees[module][0], module))
+        return trees[module]
+
+    def computed_from_sealed(dotted, seen=()):
+        module, _, name = dotted.rpartition(".")
+        tree, scope = scope_of(module)
+        node = sealing._functions(tree).get(name) if tree is not None else None
+        if node is None or dotted in seen:      # a class, a constant or a module: no function body of its own
+            return node is None
+        if sealing.CALL in ast.unparse(node):
+            return True
+        return any(computed_from_sealed(called, seen + (dotted,)) for called in scope.calls(node))
+
+    sources = []    # (where, the scope of its names, the function or cell whose expectations to read)
+    for path in sorted((PACKAGE / "lessons").glob("*_feedback.py")):
+        module = f"rnn_helpers.lessons.{path.stem}"
+        tree, scope = scope_of(module)
+        sources += [(f"{module}.{name}", scope, node) for name, node in sealing._functions(tree).items()]
+    for assignment in ASSIGNMENTS:
+        for grade_id, (cell, meta) in grade_cells(read_notebook(source_notebook(assignment))).items():
+            if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+                tree = ast.parse("\n".join(line for line in cell.source.splitlines()
+                                           if not line.lstrip().startswith(("%", "!"))))
+                sources.append((f"{assignment} {grade_id}", _Scope(tree, "__main__"), tree))
+    unsealed = {}
+    for where, scope, body in sources:
+        for expected, values in _expected_values(body):
+            for called in set().union(*(scope.calls(value) for value in values)) - set(NOT_ANSWERS):
+                if not computed_from_sealed(called):
+                    unsealed.setdefault(called, []).append(f"{where}: {expected}")
+    new = sorted(f"{called} ({', '.join(uses)})" for called, uses in unsealed.items() if called not in SHIPPED_ANSWERS)
+    assert not new, ("these functions compute a test's expected value and the sealed copy ships them whole "
+                     "(seal them: sealing.ANSWERS):\n" + "\n".join(new))
+    assert set(SHIPPED_ANSWERS) <= set(unsealed), f"sealed now: {sorted(set(SHIPPED_ANSWERS) - set(unsealed))}"
+
+
 @pytest.fixture(scope="module")
 def sealed_python(sealed):
     """What a new Python that imports the sealed copy finds: every sealed module imports (the
@@ -170,10 +312,27 @@ def sealed_python(sealed):
             return "mine", dhs
         assert rnn.rnn_backward(1, cache=2) == ("mine", 1)        # the student's own, called
         expect_not_shipped(lambda: grading.load_reference("rnn").rnn_backward(1, 2))   # a test's copy
+        try:
+            grading.load_reference("rnn").rnn_backward(1, 2)
+        except ExerciseNotShipped as error:
+            assert error.needs_course, "a test's copy needs the course's version"
+        from rnn_helpers.lessons import gru_step_feedback
+        def torch_gru_step(x, h, p, variant="pytorch"):
+            return "mine"
+        def expected_torch_gru_step(x, h, p, variant="pytorch"):
+            return "mine"
+        expect_not_shipped(lambda: gru_step_feedback.expected_torch_gru_step(1, 2, 3))   # an answer: never the student's
 
         def rnn_step_backward(dh_t):
             return "fewer arguments than the course's version"
         expect_not_shipped(lambda: rnn.rnn_step_backward(1, 2))       # does not take this call
+
+        from rnn_helpers import torch_bridge
+        def torch_to_course(state):
+            return "mine"
+        assert torch_bridge.torch_to_course({{}}) == "mine"             # options at their default: not passed on
+        assert torch_bridge.torch_to_course({{}}, 0, reverse=False) == "mine"
+        expect_not_shipped(lambda: torch_bridge.torch_to_course({{}}, 1))   # an option it does not take
 
         def rnn_forward(x, h0, U, W, b):
             raise NotImplementedError
