@@ -1,16 +1,18 @@
 """Name the likely mistake behind a wrong answer to notebook 02's exercises.
 
-When a student's gradient differs from the reference, a test cell asks these functions
-which typical wrong derivation it matches (the tanh derivative missing or taken at h_prev,
-W the wrong way round, dW transposed, a batch average instead of a sum, the gradient not
-carried back through time, the previous state off by one step) and shows the message they
-return, or what was tested when none matches; ``layout_hint`` names the property of the
+When a student's loss or gradient differs from the reference, a test cell asks these
+functions which typical wrong computation it matches (a loss or a gradient not averaged over
+the batch, averaged over time too or over the counted positions only, masked positions that
+still count, an overflow; the tanh derivative missing or taken at h_prev, W the wrong way
+round, dW transposed, a batch average instead of a sum, the gradient not carried back
+through time, the previous state off by one step) and shows the message they return, or
+what was tested when none matches; ``layout_hint`` names the property of the
 truncated-BPTT layout that a wrong ``split_for_tbptt`` breaks. They live here rather than in
 the test cells so that the student version of the notebook shows no answer code.
 """
 import numpy as np
 
-from ..rnn import RNNStepCache, rnn_forward, rnn_step_backward
+from ..rnn import RNNStepCache, log_softmax, rnn_forward, rnn_step_backward, softmax
 
 GRADIENTS = ("dx", "dh0", "dU", "dW", "db")
 STEP_GRADIENTS = ("dx_t", "dh_prev", "dU", "dW", "db")
@@ -19,6 +21,65 @@ STEP_GRADIENTS = ("dx_t", "dh_prev", "dU", "dW", "db")
 def _same(got, value):
     got = np.asarray(got, dtype=float)
     return got.shape == value.shape and bool(np.allclose(got, value, rtol=1e-6, atol=1e-9))
+
+
+def _first_match(got, candidates, otherwise, right=None):
+    """The message of the first wrong value that ``got`` equals (none that equals ``right``), else ``otherwise``."""
+    for message, value in candidates:
+        if _same(got, value) and not (right is not None and _same(value, right)):
+            return message
+    return otherwise
+
+
+def _cross_entropy_terms(logits, y, mask):
+    """(-log p of the correct class (T, N), softmax minus onehot (T, N, K), weights (T, N))."""
+    logits = np.asarray(logits, dtype=float)
+    weight = np.ones(y.shape) if mask is None else np.asarray(mask, dtype=float)
+    picked = -np.take_along_axis(log_softmax(logits), y[..., None], axis=-1)[..., 0]
+    return picked, softmax(logits) - np.eye(logits.shape[-1])[y], weight
+
+
+def loss_hint(loss, logits, y, mask=None):
+    """Message for a wrong ``softmax_cross_entropy`` loss of logits (T, N, K), labels y (T, N)."""
+    try:
+        loss = np.asarray(float(loss))
+    except (TypeError, ValueError):
+        return "the loss should be one number"
+    if not np.isfinite(loss):
+        return "the loss is not finite: an exponential overflowed, or a probability underflowed to 0 before its log"
+    picked, _, weight = _cross_entropy_terms(logits, y, mask)
+    T, N = y.shape
+    total = (picked * weight).sum()
+    return _first_match(loss, [
+        ("the loss is the sum over the batch: the contract averages it over the batch (N sequences)", total),
+        ("the loss is averaged over time as well: the contract sums the steps' losses", total / (T * N)),
+        ("the loss is divided by the number of counted positions: the contract divides by N whatever the mask",
+         total / max(weight.sum(), 1.0)),
+        ("masked-out positions add to the loss: they should add nothing", picked.sum() / N),
+        ("the loss has the wrong sign: a cross-entropy is never negative", -total / N),
+    ], f"tested: the loss of logits of shape {tuple(np.shape(logits))} (sum over time of -log p(correct class), "
+       "averaged over the batch)", right=np.asarray(total / N))
+
+
+def dlogits_hint(dlogits, logits, y, mask=None):
+    """Message for a wrong ``softmax_cross_entropy`` gradient dlogits (T, N, K)."""
+    try:
+        dlogits = np.asarray(dlogits, dtype=float)
+    except (TypeError, ValueError):
+        return "dlogits should be an array of real numbers, shaped like logits"
+    if not np.all(np.isfinite(dlogits)):
+        return "dlogits is not finite: an exponential overflowed"
+    _, grad, weight = _cross_entropy_terms(logits, y, mask)
+    T, N = y.shape
+    right = grad * weight[..., None] / N
+    return _first_match(dlogits, [
+        ("dlogits is N times too large: the loss is averaged over the batch, and so is its gradient", N * right),
+        ("dlogits is T times too small: the loss sums the steps' losses, it does not average them", right / T),
+        ("dlogits has the wrong sign: raising the logit of a wrong class raises the loss", -right),
+        ("dlogits is not 0 at the masked-out positions, which add nothing to the loss", grad / N),
+        ("dlogits does not depend on the labels y, but the loss does",
+         (grad + np.eye(grad.shape[-1])[y]) * weight[..., None] / N),
+    ], "tested: dlogits against the gradient of the loss (centred differences of the loss agree with it)", right)
 
 
 def _step_gradients(da, x_t, h_prev, U, W):
@@ -51,11 +112,8 @@ def step_backward_hint(name, got, dh_t, cache, tested=None):
         "dU": [("dU is an average over the batch: the batch's gradients add up (shared weights)",
                 right.T @ x_t / len(x_t))],
     }.get(name, [])
-    for message, value in candidates:
-        if _same(got, value):
-            return message
-    return tested or (f"tested: {name} against the chain rule on random inputs (N = {len(x_t)}); "
-                      f"check it with your derivation")
+    return _first_match(got, candidates, tested or (f"tested: {name} against the chain rule on random inputs "
+                                                    f"(N = {len(x_t)}); check it with your derivation"))
 
 
 def _wrong_bptt(dhs, x, h0, U, W, b, carry, off_by_one):

@@ -27,7 +27,7 @@ def step_forward_hint(h_t, x_t, h_prev, U, W, b):
     """Message for a wrong one-step state h_t (N, H) of the Elman RNN (rows = sequences)."""
     h_t = np.asarray(h_t, dtype=float)
     if not np.all(np.isfinite(h_t)):
-        return "h_t is not finite: your tanh overflows for large arguments (np.tanh does not)"
+        return "h_t is not finite: for large arguments your tanh overflowed, where tanh of any number lies in (-1, 1)"
     square_input = U.shape[0] == U.shape[1]
     candidates = [
         ("the recurrent term applies W the wrong way round: row n holds (W^T h_{t-1})^T for its "

@@ -96,3 +96,38 @@ def test_layout_mistakes_are_named():
     ]
     for chunks, words in cases:
         assert words in layout_hint(length, N, k, chunks), words
+
+
+def _cross_entropy_case():
+    rng = np.random.default_rng(2)
+    logits, y = rng.normal(size=(4, 3, 5)), rng.integers(0, 5, size=(4, 3))
+    mask = np.array([[1, 1, 1], [1, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=bool)
+    return logits, y, mask
+
+
+def test_loss_mistakes_are_named():
+    from rnn_helpers.lessons.bptt_feedback import loss_hint
+    logits, y, mask = _cross_entropy_case()
+    picked = -np.take_along_axis(rnn.log_softmax(logits), y[..., None], axis=-1)[..., 0]
+    total = (picked * mask).sum()
+    cases = [(total, mask, "sum over the batch"), (picked.sum() / 12, None, "averaged over time"),
+             (total / mask.sum(), mask, "number of counted positions"), (picked.sum() / 3, mask, "masked-out"),
+             (-total / 3, mask, "wrong sign"), (np.nan, mask, "not finite"), ("1.0x", mask, "one number")]
+    for got, m, words in cases:
+        assert words in loss_hint(got, logits, y, m), words
+    right, _ = rnn.softmax_cross_entropy(logits, y, mask)
+    assert loss_hint(right + 1.0, logits, y, mask).startswith("tested:")
+
+
+def test_dlogits_mistakes_are_named():
+    from rnn_helpers.lessons.bptt_feedback import dlogits_hint
+    logits, y, mask = _cross_entropy_case()
+    _, right = rnn.softmax_cross_entropy(logits, y, mask)
+    grad = rnn.softmax(logits) - np.eye(5)[y]
+    cases = [(3 * right, "N times too large"), (right / 4, "T times too small"), (-right, "wrong sign"),
+             (grad / 3, "masked-out"), (rnn.softmax(logits) * mask[..., None] / 3, "labels"),
+             (np.full(right.shape, np.inf), "not finite")]
+    for got, words in cases:
+        assert words in dlogits_hint(got, logits, y, mask), words
+    assert dlogits_hint(right + 1.0, logits, y, mask).startswith("tested:")
+    assert dlogits_hint(right + 1.0, logits, y).startswith("tested:")      # no mask: "masked-out" never named
