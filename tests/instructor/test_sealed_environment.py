@@ -137,6 +137,8 @@ NOT_ANSWERS = {
     "rnn_helpers.gradcheck.numerical_gradient": "centred differences of the function it is given (whose calls "
                                                 "are checked in turn)",
     "rnn_helpers.lessons.gradient_decay.run_recurrence": "the states that jacobian_norms is given as its input",
+    "rnn_helpers.lessons.bidirectional_deep_feedback.stacked_test_inputs": "the random inputs of a stack, whose caches "
+        "come from the reference module it is given (the course's stacked_rnn_forward, sealed)",
     "rnn_helpers.lessons.language_model.init_params": "the random parameters that the test starts from",
     "rnn_helpers.lessons.pytorch_feedback.trained_state": "the random arrays that the test starts from",
     "rnn_helpers.lessons.pytorch_feedback._loss_and_gradient": "the loss of a linear model, which no exercise "
