@@ -470,7 +470,6 @@ def sealed_kernels(tmp_path_factory):
 #: result there (``rnn_helpers/precomputed.py``; strict: a fixed one fails here).
 SEALED_CASCADES = {
     "07_generation": "the language models' training needs loss_and_grads, their text and tunes embedding_forward",
-    "11_linear_recurrences": "the minGRU's training needs mingru_forward, the timings linear_scan",
 }
 SEALED_NAMES = [pytest.param(name, marks=[pytest.mark.xdist_group(f"untouched-{name}")] + (
     [pytest.mark.xfail(strict=True, reason=f"sealed: {SEALED_CASCADES[name]}")] if name in SEALED_CASCADES else []))
