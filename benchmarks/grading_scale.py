@@ -103,7 +103,8 @@ def per_submission(assignment, rounds, isolations):
         run = GradingRun(course, "auto", workers=1, out=io.StringIO())
         try:
             run.prepare([assignment])
-            task = run.task(assignment, "solution", solution)
+            # the grader reads submissions only from inside the course: the course's own copy
+            task = run.task(assignment, "solution", course / "solutions" / assignment)
             workers.grade_submission(task)  # imports nbgrader once, as a worker does
             measured = Measured()
             for _ in range(rounds):
