@@ -17,7 +17,7 @@ STAMP  := $(VENV)/.installed
 # nbgrader calls helper commands (alembic) by name: the environment's bin/ goes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab sealed-lab instructor-lab test test-slow test-seeds student site bench clean-env
+.PHONY: lab sealed-lab instructor-lab test test-slow student site bench clean-env
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,9 +44,9 @@ $(SEALED_STAMP): pyproject.toml $(shell find rnn_helpers -name '*.py' -o -name '
 
 # One BLAS thread, in JupyterLab as in the tests: the course's matrices are small, where
 # extra BLAS threads only add overhead, and a notebook's timings then match the test run's.
-lab sealed-lab instructor-lab test test-slow test-seeds site: export OPENBLAS_NUM_THREADS := 1
-lab sealed-lab instructor-lab test test-slow test-seeds site: export OMP_NUM_THREADS := 1
-lab sealed-lab instructor-lab test test-slow test-seeds site: export MKL_NUM_THREADS := 1
+lab sealed-lab instructor-lab test test-slow site: export OPENBLAS_NUM_THREADS := 1
+lab sealed-lab instructor-lab test test-slow site: export OMP_NUM_THREADS := 1
+lab sealed-lab instructor-lab test test-slow site: export MKL_NUM_THREADS := 1
 # The student's JupyterLab: hub/student_lab (shared with the hub's students) turns off
 # nbgrader's instructor side in the server (the formgrader and course list answer 404) and in
 # the page, with JupyterLab's news pop-up; hub/laptop_lab also turns off the Assignments tab,
@@ -69,14 +69,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The long tests CI adds (every solution notebook in full, with the default RNN_COURSE_SEED and
-# another, grading on a TLS cluster, the slow security tests): `make test` leaves them out to
+# three others, grading on a TLS cluster, the slow security tests): `make test` leaves them out to
 # stay under 20 minutes.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --slow -m slow
-
-# Every notebook under each of the other seeds (test-slow runs one per notebook, in turn).
-test-seeds: $(STAMP)
-	RNN_COURSE_ALL_SEEDS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup --slow -k test_claims_hold_under_other_seeds
 
 # The course website: every student notebook executed into static HTML (site/README.md).
 site: $(STAMP)

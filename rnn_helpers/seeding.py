@@ -10,7 +10,7 @@ module, never through ``np.random.default_rng`` or ``torch.manual_seed`` directl
 ``course_seed(s)`` is ``s + RNN_COURSE_SEED`` (0 when the variable is unset), so the default
 run is the one the prose describes, and ``RNN_COURSE_SEED=3 jupyter lab`` gives another
 draw of every experiment. The claims a notebook checks must hold for any value; the test
-suite runs every notebook under several (``make test-seeds``). The test cells of graded
+suite runs every notebook under three others (``make test-slow``). The test cells of graded
 exercises keep fixed seeds of their own, so that grading never depends on this knob.
 """
 import os
