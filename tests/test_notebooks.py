@@ -13,20 +13,25 @@ import time
 import pytest
 
 from conftest import ASSIGNMENTS, read_notebook, source_notebook
+from rnn_helpers import precomputed
 from rnn_helpers.instructor.execution import SteadyNotebookClient
+from test_precomputed import unshipped_results
 
 #: The other values of RNN_COURSE_SEED every notebook runs under.
 OTHER_SEEDS = (1, 2, 3)
 
 
-def execute_solution(name, course_seed=None):
-    """Execute a solution notebook as a student's Run All would; returns (nb, seconds)."""
+def execute_solution(name, course_seed=None, record=None):
+    """Execute a solution notebook as a student's Run All would; returns (nb, seconds). record: a
+    file that gets the key of every precomputed result the run asks for."""
     path = source_notebook(name)
     nb = read_notebook(path)
     env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "RNN_COURSE_SEED")}
     env["RNN_COURSE_STRICT_TIMINGS"] = "1"      # a timing claim that fails, fails the test
     if course_seed is not None:
         env["RNN_COURSE_SEED"] = str(course_seed)
+    if record is not None:
+        env[precomputed.RECORD] = str(record)
     start = time.perf_counter()
     SteadyNotebookClient(nb, timeout=900, kernel_name="python3",
                          resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
@@ -46,9 +51,10 @@ def problems_in(nb):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_solution_notebook_executes_cleanly(name):
-    nb, elapsed = execute_solution(name)
-    problems = problems_in(nb)
+def test_solution_notebook_executes_cleanly(name, tmp_path):
+    nb, elapsed = execute_solution(name, record=tmp_path / "asked")
+    problems = problems_in(nb) + [f"the course ships no precomputed result {key!r}: run python -m rnn_helpers.precomputed "
+                                  f"{name}" for key in unshipped_results(name, tmp_path / "asked")]
     assert not problems, "\n".join(problems)
     print(f"{name}: executed in {elapsed:.1f} s")
 

@@ -24,7 +24,7 @@ import pytest
 from rnn_helpers.instructor import sealing
 
 from conftest import ASSIGNMENTS, ROOT, grade_cells, read_notebook, source_notebook
-from test_untouched_student_notebooks import cells_that_say_passed, name_errors_outside_exercises, untouched_run
+from test_untouched_student_notebooks import NAMES, cells_that_say_passed, name_errors_outside_exercises, untouched_run
 
 PACKAGE = ROOT / "rnn_helpers"
 
@@ -464,20 +464,8 @@ def sealed_kernels(tmp_path_factory):
         os.environ["JUPYTER_PATH"] = previous
 
 
-#: Notebooks whose untouched run, sealed with the chapters before it open, still loses later
-#: cells to a ``NameError``: an experiment calls a sealed function (of this notebook or a later
-#: one) and later cells read its result. Each needs the student's function or a precomputed
-#: result there (``rnn_helpers/precomputed.py``; strict: a fixed one fails here).
-SEALED_CASCADES = {
-    "07_generation": "the language models' training needs loss_and_grads, their text and tunes embedding_forward",
-}
-SEALED_NAMES = [pytest.param(name, marks=[pytest.mark.xdist_group(f"untouched-{name}")] + (
-    [pytest.mark.xfail(strict=True, reason=f"sealed: {SEALED_CASCADES[name]}")] if name in SEALED_CASCADES else []))
-    for name in ASSIGNMENTS]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", SEALED_NAMES)
+@pytest.mark.parametrize("name", NAMES)
 def test_untouched_student_notebook_runs_in_the_sealed_environment(name, sealed_kernels):
     nb = untouched_run(name, sealed_kernels(name))
     missing = name_errors_outside_exercises(nb)
@@ -490,3 +478,6 @@ def test_untouched_student_notebook_runs_in_the_sealed_environment(name, sealed_
         f"{name}, sealed: cells after an exercise that cannot run:\n" + "\n".join(missing)
         + "\ntest cells that say they passed:\n" + "\n".join(claims)
         + "\nevery cell outside the exercises that stopped:\n" + "\n".join(stopped))
+    silent = [f"cell {i}" for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and "Audio(" in cell.source
+              and not any("<audio" in out.get("data", {}).get("text/html", "") for out in cell.get("outputs", []))]
+    assert not silent, f"{name}, sealed: these cells play no sound: {silent}"
