@@ -54,7 +54,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from nbgrader.preprocessors.clearhiddentests import ClearHiddenTests
-from traitlets import Enum, Integer, Unicode
+from traitlets import Enum, Integer, Unicode, default
 
 from . import integrity, limits, sandbox
 from .execution import POLL_SLICE, SlicedPolling
@@ -124,6 +124,13 @@ class ResilientExecute(SlicedPolling, Execute):
         30, help="A cell whose kernel has finished it (its reply or its idle status arrived) but "
                  "which has sent nothing else for this many seconds is treated as finished, and the "
                  "log says so (a message the client missed never stops the notebook).").tag(config=True)
+
+    @default("shutdown_kernel")
+    def _kill_at_the_end(self):
+        """A graded kernel is killed when its notebook is done, not asked to exit: it has nothing
+        to save, and a graceful exit waits for the kernel (and would run the submission's atexit
+        code). The kill reaches everything it started: its process group, or the sandbox's."""
+        return "immediate"
 
     def preprocess(self, nb, resources=None, km=None):
         available, how = sandbox.availability()
@@ -413,11 +420,10 @@ class ResilientExecute(SlicedPolling, Execute):
         self._snapshot_taken = True
 
     def _guard(self, event, test_nonce=None, code_before=""):
-        """Raise the guard's event in the kernel from a hidden cell; its signed verdict's lines.
-        (Garbage is collected first, so that no finalizer of the submission runs inside the guard.)"""
+        """Raise the guard's event in the kernel from a hidden cell; its signed verdict's lines."""
         nonce = secrets.token_hex(16)
         arguments = ", ".join(repr(a) for a in (f"rnn_course.{event}", nonce, test_nonce) if a is not None)
-        self._run_hidden(f"{code_before}__import__('gc').collect()\n__import__('sys').audit({arguments})")
+        self._run_hidden(f"{code_before}__import__('sys').audit({arguments})")
         if self._timed_out:
             raise _Untrusted(f"the grading guard's {event} did not finish within {self.timeout} s")
         deadline = time.monotonic() + 5
