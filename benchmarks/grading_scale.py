@@ -2,13 +2,17 @@
 
     python benchmarks/grading_scale.py [--assignment 01_sequences] [--students 8] [--workers 2]
     python benchmarks/grading_scale.py --submission-only      # one submission with and without the sandbox
+    python benchmarks/grading_scale.py --profile              # where one graded submission's time goes
 
 Builds a class of ``--students`` submissions (the solution, and the solution with one
 exercise wrong, alternately), grades it with ``grade_class`` with one worker and with
 ``--workers``, and prints: seconds per submission (wall time of the class / submissions),
 the speed-up, the seconds one worker spends on a submission with the sandbox and without it
 against plain execution of the same notebook (nbclient, NBGRADER_EXECUTION set), and the
-projected time for 500 students x 9 notebooks on 1, 2 and 16 cores. The per-submission
+projected time for 500 students x 9 notebooks on 1, 2 and 16 cores. ``--profile`` grades the
+solution once in this process under cProfile and prints the wall time of each step (kernel
+start, the grading guard's hidden cells, the notebook's cells, kernel shutdown, nbgrader's
+steps and gradebook). The per-submission
 times are measured in rounds, plain execution, grading without the sandbox and grading in
 it one after the other, ``--rounds`` times, so that a machine shared with other work slows
 all three alike. Every figure is printed with the machine's load (1-minute load average
@@ -18,9 +22,12 @@ one and never more than linear speed-up: the parallel efficiency measured with N
 capped at 100 %, is taken to hold on 16 cores.
 """
 import argparse
+import cProfile
 import io
 import os
 import pathlib
+import pstats
+import resource
 import shutil
 import statistics
 import sys
@@ -122,6 +129,58 @@ def per_submission(assignment, rounds, isolations):
     return {name: (statistics.median(values), values) for name, values in seconds.items()}, measured
 
 
+def profile_steps():
+    """(label, function) of the steps ``--profile`` reports."""
+    from nbgrader.api import Gradebook
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import OverwriteCells
+
+    from rnn_helpers.instructor.autograding import ResilientExecute
+
+    return (("whole submission (workers.grade_submission)", workers.grade_submission),
+            ("  nbgrader: gradebook entries for the submission", Autograde.init_assignment),
+            ("  nbgrader: OverwriteCells (reads the gradebook)", OverwriteCells.preprocess),
+            ("  gradebook opened (nbgrader Gradebook)", Gradebook.__init__),
+            ("  execution (ResilientExecute), all of it", ResilientExecute.preprocess),
+            ("    the guard's snapshot (with the tests' imports)", ResilientExecute._take_snapshot),
+            ("    the guard's hidden cells (snapshot, restore, verify)", ResilientExecute._guard),
+            ("    the notebook's code cells", ResilientExecute._execute),
+            ("  graded folder read back (student_files)", workers.folder_files))
+
+
+def profile(assignment, isolation):
+    """Grade the solution once under cProfile; print the wall seconds of each step."""
+    with tempfile.TemporaryDirectory() as tmp:
+        course = pathlib.Path(tmp) / "course"
+        build_class(course, assignment, 0)
+        run = GradingRun(course, "auto", workers=1, out=io.StringIO())
+        try:
+            run.prepare([assignment])
+            task = dict(run.task(assignment, "solution", course / "solutions" / assignment), isolation=isolation)
+            workers.grade_submission(task)  # imports nbgrader once, as a worker does
+            measured, profiler = Measured(), cProfile.Profile()
+            cpu = resource.getrusage(resource.RUSAGE_SELF)
+            profiler.runcall(workers.grade_submission, task)
+            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+            measured.done(None)
+        finally:
+            run.close()
+    stats = pstats.Stats(profiler).stats
+    print(f"one graded submission of {assignment} (the solution), isolation {isolation!r}, under cProfile "
+          f"{measured.load}; wall seconds (calls):")
+    seconds = {}
+    for label, function in profile_steps():
+        code = function.__code__
+        _, calls, _, seconds[function], _ = stats.get((code.co_filename, code.co_firstlineno, code.co_name),
+                                                      (0, 0, 0, 0.0, 0))
+        print(f"  {label:62s} {seconds[function]:6.2f} s ({calls})")
+    # the kernel's start and shutdown run in nbclient's event loop, where cProfile cannot tell them apart
+    execution = [seconds[function] for _, function in profile_steps()[4:8]]
+    print(f"  {'    the rest: kernel start, ready and shutdown':62s} {execution[0] - sum(execution[2:]):6.2f} s")
+    print(f"  CPU of this process (nbgrader, the client, the gradebook): "
+          f"{cpu_after.ru_utime + cpu_after.ru_stime - cpu.ru_utime - cpu.ru_stime:.2f} s")
+
+
 def print_submission(assignment, times, rounds, count):
     """Print the per-submission figures of ``per_submission``; returns the plain execution's seconds."""
     plain = times["plain"][0]
@@ -150,8 +209,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--submission-only", action="store_true",
                         help="time only one submission with and without the sandbox (no class, no projection)")
+    parser.add_argument("--profile", action="store_true",
+                        help="where one graded submission's wall time goes (cProfile), with and without the sandbox")
     args = parser.parse_args()
     isolations = ("none", "sandbox") if sandbox.availability()[0] else ("none",)
+    if args.profile:
+        for isolation in isolations:
+            profile(args.assignment, isolation)
+        return
     if args.submission_only:
         print_submission(args.assignment, *per_submission(args.assignment, args.rounds, isolations), args.rounds)
         return
