@@ -22,6 +22,7 @@ one and never more than linear speed-up: the parallel efficiency measured with N
 capped at 100 %, is taken to hold on 16 cores.
 """
 import argparse
+import contextlib
 import cProfile
 import io
 import os
@@ -100,10 +101,9 @@ def time_class(assignment, students, workers, isolation):
         return measured, run.isolation_note
 
 
-def per_submission(assignment, rounds, isolations):
-    """{"plain" and each isolation: Measured median seconds} for the solution on one worker."""
-    solution = ROOT / "solutions" / assignment
-    seconds = {name: [] for name in ("plain", *isolations)}
+@contextlib.contextmanager
+def solution_task(assignment):
+    """A grading task of the solution in a scratch course, graded once already (nbgrader imported, as in a worker)."""
     with tempfile.TemporaryDirectory() as tmp:
         course = pathlib.Path(tmp) / "course"
         build_class(course, assignment, 0)
@@ -112,19 +112,27 @@ def per_submission(assignment, rounds, isolations):
             run.prepare([assignment])
             # the grader reads submissions only from inside the course: the course's own copy
             task = run.task(assignment, "solution", course / "solutions" / assignment)
-            workers.grade_submission(task)  # imports nbgrader once, as a worker does
-            measured = Measured()
-            for _ in range(rounds):
-                # errors allowed, as the grader allows them (a timing claim can fail on a loaded machine)
-                seconds["plain"].append(execute_seconds(solution / f"{assignment}.ipynb", grading=True,
-                                                        allow_errors=True)[0])
-                for isolation in isolations:
-                    result = workers.grade_submission(dict(task, isolation=isolation))
-                    if not result["success"]:
-                        raise RuntimeError(f"grading the solution failed: {result['error'] or result['log']}")
-                    seconds[isolation].append(result["seconds"])
+            workers.grade_submission(task)
+            yield task
         finally:
             run.close()
+
+
+def per_submission(assignment, rounds, isolations):
+    """{"plain" and each isolation: Measured median seconds} for the solution on one worker."""
+    solution = ROOT / "solutions" / assignment
+    seconds = {name: [] for name in ("plain", *isolations)}
+    with solution_task(assignment) as task:
+        measured = Measured()
+        for _ in range(rounds):
+            # errors allowed, as the grader allows them (a timing claim can fail on a loaded machine)
+            seconds["plain"].append(execute_seconds(solution / f"{assignment}.ipynb", grading=True,
+                                                    allow_errors=True)[0])
+            for isolation in isolations:
+                result = workers.grade_submission(dict(task, isolation=isolation))
+                if not result["success"]:
+                    raise RuntimeError(f"grading the solution failed: {result['error'] or result['log']}")
+                seconds[isolation].append(result["seconds"])
     measured.done(None)
     return {name: (statistics.median(values), values) for name, values in seconds.items()}, measured
 
@@ -150,21 +158,12 @@ def profile_steps():
 
 def profile(assignment, isolation):
     """Grade the solution once under cProfile; print the wall seconds of each step."""
-    with tempfile.TemporaryDirectory() as tmp:
-        course = pathlib.Path(tmp) / "course"
-        build_class(course, assignment, 0)
-        run = GradingRun(course, "auto", workers=1, out=io.StringIO())
-        try:
-            run.prepare([assignment])
-            task = dict(run.task(assignment, "solution", course / "solutions" / assignment), isolation=isolation)
-            workers.grade_submission(task)  # imports nbgrader once, as a worker does
-            measured, profiler = Measured(), cProfile.Profile()
-            cpu = resource.getrusage(resource.RUSAGE_SELF)
-            profiler.runcall(workers.grade_submission, task)
-            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-            measured.done(None)
-        finally:
-            run.close()
+    with solution_task(assignment) as task:
+        measured, profiler = Measured(), cProfile.Profile()
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        profiler.runcall(workers.grade_submission, dict(task, isolation=isolation))
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        measured.done(None)
     stats = pstats.Stats(profiler).stats
     print(f"one graded submission of {assignment} (the solution), isolation {isolation!r}, under cProfile "
           f"{measured.load}; wall seconds (calls):")
