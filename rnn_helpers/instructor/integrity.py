@@ -440,7 +440,10 @@ def _make_guard(key, verdict_fd):
         its code and defaults). The code and defaults are first compared all at once among
         everything the functions refer to (one read, where reading ``__code__`` and the defaults
         of each function is an audit event each); only if anything a function refers to
-        changed, one by one."""
+        changed, one by one. Reading a function's ``__dict__`` or ``__annotations__`` (inspect,
+        functools.wraps) creates it, so what a function refers to can change without its code:
+        once the code and defaults are found to be the snapshot's, what the functions refer to
+        now is what the next check compares with."""
         functions = quick["functions"]
         try:
             if not _all(_map(_is, _map(_contents_of, quick["cells"]), quick["contents"])):
@@ -452,9 +455,12 @@ def _make_guard(key, verdict_fd):
         referents = _get_referents(*functions)
         if _len(referents) == _len(quick["referents"]) and _all(_map(_is, referents, quick["referents"])):
             return True
-        return (_all(_map(_is, _map(_code_of, functions), quick["codes"]))
+        if not (_all(_map(_is, _map(_code_of, functions), quick["codes"]))
                 and _all(_map(_is, _map(_defaults_of, functions), quick["defaults"]))
-                and _all(_map(_is, _map(_kwdefaults_of, functions), quick["kwdefaults"])))
+                and _all(_map(_is, _map(_kwdefaults_of, functions), quick["kwdefaults"]))):
+            return False
+        quick["referents"] = _tuple(referents)
+        return True
 
     def check_table(label, table, saved, repair, changes, churn, watched, added_callables_only=False):
         """Compare a namespace (a dict) with its saved copy, by identity; only its string keys
