@@ -2,13 +2,17 @@
 
     python benchmarks/grading_scale.py [--assignment 01_sequences] [--students 8] [--workers 2]
     python benchmarks/grading_scale.py --submission-only      # one submission with and without the sandbox
+    python benchmarks/grading_scale.py --profile              # where one graded submission's time goes
 
 Builds a class of ``--students`` submissions (the solution, and the solution with one
 exercise wrong, alternately), grades it with ``grade_class`` with one worker and with
 ``--workers``, and prints: seconds per submission (wall time of the class / submissions),
 the speed-up, the seconds one worker spends on a submission with the sandbox and without it
 against plain execution of the same notebook (nbclient, NBGRADER_EXECUTION set), and the
-projected time for 500 students x 9 notebooks on 1, 2 and 16 cores. The per-submission
+projected time for 500 students x 9 notebooks on 1, 2 and 16 cores. ``--profile`` grades the
+solution once in this process under cProfile and prints the wall time of each step (kernel
+start, the grading guard's hidden cells, the notebook's cells, kernel shutdown, nbgrader's
+steps and gradebook). The per-submission
 times are measured in rounds, plain execution, grading without the sandbox and grading in
 it one after the other, ``--rounds`` times, so that a machine shared with other work slows
 all three alike. Every figure is printed with the machine's load (1-minute load average
@@ -18,9 +22,13 @@ one and never more than linear speed-up: the parallel efficiency measured with N
 capped at 100 %, is taken to hold on 16 cores.
 """
 import argparse
+import contextlib
+import cProfile
 import io
 import os
 import pathlib
+import pstats
+import resource
 import shutil
 import statistics
 import sys
@@ -93,10 +101,9 @@ def time_class(assignment, students, workers, isolation):
         return measured, run.isolation_note
 
 
-def per_submission(assignment, rounds, isolations):
-    """{"plain" and each isolation: Measured median seconds} for the solution on one worker."""
-    solution = ROOT / "solutions" / assignment
-    seconds = {name: [] for name in ("plain", *isolations)}
+@contextlib.contextmanager
+def solution_task(assignment):
+    """A grading task of the solution in a scratch course, graded once already (nbgrader imported, as in a worker)."""
     with tempfile.TemporaryDirectory() as tmp:
         course = pathlib.Path(tmp) / "course"
         build_class(course, assignment, 0)
@@ -105,21 +112,72 @@ def per_submission(assignment, rounds, isolations):
             run.prepare([assignment])
             # the grader reads submissions only from inside the course: the course's own copy
             task = run.task(assignment, "solution", course / "solutions" / assignment)
-            workers.grade_submission(task)  # imports nbgrader once, as a worker does
-            measured = Measured()
-            for _ in range(rounds):
-                # errors allowed, as the grader allows them (a timing claim can fail on a loaded machine)
-                seconds["plain"].append(execute_seconds(solution / f"{assignment}.ipynb", grading=True,
-                                                        allow_errors=True)[0])
-                for isolation in isolations:
-                    result = workers.grade_submission(dict(task, isolation=isolation))
-                    if not result["success"]:
-                        raise RuntimeError(f"grading the solution failed: {result['error'] or result['log']}")
-                    seconds[isolation].append(result["seconds"])
+            workers.grade_submission(task)
+            yield task
         finally:
             run.close()
+
+
+def per_submission(assignment, rounds, isolations):
+    """{"plain" and each isolation: Measured median seconds} for the solution on one worker."""
+    solution = ROOT / "solutions" / assignment
+    seconds = {name: [] for name in ("plain", *isolations)}
+    with solution_task(assignment) as task:
+        measured = Measured()
+        for _ in range(rounds):
+            # errors allowed, as the grader allows them (a timing claim can fail on a loaded machine)
+            seconds["plain"].append(execute_seconds(solution / f"{assignment}.ipynb", grading=True,
+                                                    allow_errors=True)[0])
+            for isolation in isolations:
+                result = workers.grade_submission(dict(task, isolation=isolation))
+                if not result["success"]:
+                    raise RuntimeError(f"grading the solution failed: {result['error'] or result['log']}")
+                seconds[isolation].append(result["seconds"])
     measured.done(None)
     return {name: (statistics.median(values), values) for name, values in seconds.items()}, measured
+
+
+def profile_steps():
+    """(label, function) of the steps ``--profile`` reports."""
+    from nbgrader.api import Gradebook
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import OverwriteCells
+
+    from rnn_helpers.instructor.autograding import ResilientExecute
+
+    return (("whole submission (workers.grade_submission)", workers.grade_submission),
+            ("  nbgrader: gradebook entries for the submission", Autograde.init_assignment),
+            ("  nbgrader: OverwriteCells (reads the gradebook)", OverwriteCells.preprocess),
+            ("  gradebook opened (nbgrader Gradebook)", Gradebook.__init__),
+            ("  execution (ResilientExecute), all of it", ResilientExecute.preprocess),
+            ("    the guard's snapshot (with the tests' imports)", ResilientExecute._take_snapshot),
+            ("    the guard's hidden cells (snapshot, restore, verify)", ResilientExecute._guard),
+            ("    the notebook's code cells", ResilientExecute._execute),
+            ("  graded folder read back (student_files)", workers.folder_files))
+
+
+def profile(assignment, isolation):
+    """Grade the solution once under cProfile; print the wall seconds of each step."""
+    with solution_task(assignment) as task:
+        measured, profiler = Measured(), cProfile.Profile()
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        profiler.runcall(workers.grade_submission, dict(task, isolation=isolation))
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        measured.done(None)
+    stats = pstats.Stats(profiler).stats
+    print(f"one graded submission of {assignment} (the solution), isolation {isolation!r}, under cProfile "
+          f"{measured.load}; wall seconds (calls):")
+    seconds = {}
+    for label, function in profile_steps():
+        code = function.__code__
+        _, calls, _, seconds[function], _ = stats.get((code.co_filename, code.co_firstlineno, code.co_name),
+                                                      (0, 0, 0, 0.0, 0))
+        print(f"  {label:62s} {seconds[function]:6.2f} s ({calls})")
+    # the kernel's start and shutdown run in nbclient's event loop, where cProfile cannot tell them apart
+    execution = [seconds[function] for _, function in profile_steps()[4:8]]
+    print(f"  {'    the rest: kernel start, ready and shutdown':62s} {execution[0] - sum(execution[2:]):6.2f} s")
+    print(f"  CPU of this process (nbgrader, the client, the gradebook): "
+          f"{cpu_after.ru_utime + cpu_after.ru_stime - cpu.ru_utime - cpu.ru_stime:.2f} s")
 
 
 def print_submission(assignment, times, rounds, count):
@@ -150,8 +208,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--submission-only", action="store_true",
                         help="time only one submission with and without the sandbox (no class, no projection)")
+    parser.add_argument("--profile", action="store_true",
+                        help="where one graded submission's wall time goes (cProfile), with and without the sandbox")
     args = parser.parse_args()
     isolations = ("none", "sandbox") if sandbox.availability()[0] else ("none",)
+    if args.profile:
+        for isolation in isolations:
+            profile(args.assignment, isolation)
+        return
     if args.submission_only:
         print_submission(args.assignment, *per_submission(args.assignment, args.rounds, isolations), args.rounds)
         return

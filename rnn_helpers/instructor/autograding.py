@@ -54,7 +54,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from nbgrader.preprocessors.clearhiddentests import ClearHiddenTests
-from traitlets import Enum, Integer, Unicode
+from traitlets import Enum, Integer, Unicode, default
 
 from . import integrity, limits, sandbox
 from .execution import POLL_SLICE, SlicedPolling
@@ -125,6 +125,13 @@ class ResilientExecute(SlicedPolling, Execute):
                  "which has sent nothing else for this many seconds is treated as finished, and the "
                  "log says so (a message the client missed never stops the notebook).").tag(config=True)
 
+    @default("shutdown_kernel")
+    def _kill_at_the_end(self):
+        """A graded kernel is killed when its notebook is done, not asked to exit: it has nothing
+        to save, and a graceful exit waits for the kernel (and would run the submission's atexit
+        code). The kill reaches everything it started: its process group, or the sandbox's."""
+        return "immediate"
+
     def preprocess(self, nb, resources=None, km=None):
         available, how = sandbox.availability()
         if self.isolation == "sandbox" and not available:
@@ -142,6 +149,7 @@ class ResilientExecute(SlicedPolling, Execute):
         self.kernel_manager_class = sandbox.kernel_manager_class()
         self._stopped_at = None
         self._snapshot_taken = False
+        self._restored = None   # (cell index, test nonce, restore verdict) done with the previous test's verify
         tests = [c.source for c in nb.cells if _is_test(c)]
         self._preimports = sorted({a or b for source in tests for a, b in _GUARDED_IMPORT.findall(source)}
                                   | {f"rnn_helpers.{n}" for source in tests for n in _REFERENCE_LOAD.findall(source)}
@@ -167,23 +175,16 @@ class ResilientExecute(SlicedPolling, Execute):
             if not self._snapshot_taken:
                 self._take_snapshot()
             if _is_test(cell):
-                test_nonce = secrets.token_hex(16)
-                restored = self._guard("restore", test_nonce)
+                if self._restored is not None and self._restored[0] == index:
+                    _, test_nonce, restored = self._restored
+                else:
+                    test_nonce = secrets.token_hex(16)
+                    restored, = self._guard(("restore", test_nonce))
                 if restored[1:]:
                     self.log.warning("cell %d: put back before the test: %s", index, ", ".join(restored[1:]))
             cell, resources = self._execute(cell, resources, index, test_nonce)
         except DeadKernelError:
-            refusal = self._refusal()
-            if refusal:
-                cell.outputs.append(_error("GradingIntegrityError", (
-                    f"the kernel was stopped: the code used {refusal}, which grading does not allow (it reaches "
-                    "into the interpreter's internals)")))
-                self.log.warning("cell %d: the grading guard stopped the kernel: the code used %s", index, refusal)
-            else:
-                cell.outputs.append(_error(
-                    "KernelDied", "the kernel died while running this cell (os._exit, a crash, or a process "
-                                  f"over the grading limit of {self._limits['memory_mb']} MB of memory)"))
-            self._stopped_at = f"the kernel died in cell {index}"
+            self._kernel_died(cell, index)
             return cell, resources
         except CellTimeoutError:
             self._timed_out = True
@@ -197,8 +198,24 @@ class ResilientExecute(SlicedPolling, Execute):
         if self._timed_out:
             self._after_timeout(cell, index)
         elif test_nonce is not None:
-            self._check_test(cell, index, test_nonce)
+            try:
+                self._check_test(cell, index, test_nonce)
+            except DeadKernelError:
+                self._kernel_died(cell, index)
         return cell, resources
+
+    def _kernel_died(self, cell, index):
+        refusal = self._refusal()
+        if refusal:
+            cell.outputs.append(_error("GradingIntegrityError", (
+                f"the kernel was stopped: the code used {refusal}, which grading does not allow (it reaches "
+                "into the interpreter's internals)")))
+            self.log.warning("cell %d: the grading guard stopped the kernel: the code used %s", index, refusal)
+        else:
+            cell.outputs.append(_error(
+                "KernelDied", "the kernel died while running this cell (os._exit, a crash, or a process "
+                              f"over the grading limit of {self._limits['memory_mb']} MB of memory)"))
+        self._stopped_at = f"the kernel died in cell {index}"
 
     def _execute(self, cell, resources, index, test_nonce):
         self._cell_bytes, self._dropped_bytes = 0, 0
@@ -212,14 +229,22 @@ class ResilientExecute(SlicedPolling, Execute):
             cell.source = source
 
     def _check_test(self, cell, index, test_nonce):
-        """After a test cell: did it run to its end, untouched? (The guard's verdict.)"""
+        """After a test cell: did it run to its end, untouched? (The guard's verdict.) When the
+        next code cell is a test too, the guard's restore for it is raised in the same hidden cell."""
+        following = next((i for i in range(index + 1, len(self.nb.cells)) if self.nb.cells[i].cell_type == "code"),
+                         None)
+        events = [("verify", test_nonce)]
+        if following is not None and _is_test(self.nb.cells[following]):
+            events.append(("restore", secrets.token_hex(16)))
         try:
-            verdict = self._guard("verify", test_nonce)
+            verdict, *restored = self._guard(*events)
         except _Untrusted as problem:
             cell.outputs.append(_error("GradingIntegrityError", str(problem)))
             self._stop(index, "the submission changed how the kernel runs code, so later results cannot be "
                               "trusted")
             return
+        if restored:
+            self._restored = (following, events[1][1], restored[0])
         reached, changes = verdict[0] == "reached", verdict[1:]
         failed = any(o.output_type == "error" for o in cell.outputs)
         if changes:
@@ -406,28 +431,33 @@ class ResilientExecute(SlicedPolling, Execute):
                           for name in self._preimports)
         imports += "__import__('rnn_helpers.instructor.integrity', fromlist=['_']).settle_libraries()\n"
         try:
-            self._guard("snapshot", code_before=imports)
+            self._guard(("snapshot", None), code_before=imports)
         except _Untrusted as problem:
             raise RuntimeError(f"the grading guard did not start in the kernel ({problem}): the grading "
                                "environment is broken, nothing was graded") from None
         self._snapshot_taken = True
 
-    def _guard(self, event, test_nonce=None, code_before=""):
-        """Raise the guard's event in the kernel from a hidden cell; its signed verdict's lines.
-        (Garbage is collected first, so that no finalizer of the submission runs inside the guard.)"""
-        nonce = secrets.token_hex(16)
-        arguments = ", ".join(repr(a) for a in (f"rnn_course.{event}", nonce, test_nonce) if a is not None)
-        self._run_hidden(f"{code_before}__import__('gc').collect()\n__import__('sys').audit({arguments})")
+    def _guard(self, *events, code_before=""):
+        """Raise the guard's events, (event, test nonce or None) pairs, in the kernel from one
+        hidden cell, in order; the lines of their signed verdicts, in the same order."""
+        nonces = [secrets.token_hex(16) for _ in events]
+        code = "".join(f"__import__('sys').audit({', '.join(repr(a) for a in (f'rnn_course.{event}', nonce, test) if a is not None)})\n"
+                       for (event, test), nonce in zip(events, nonces))
+        self._run_hidden(code_before + code)
+        names = " and ".join(event for event, _ in events)
         if self._timed_out:
-            raise _Untrusted(f"the grading guard's {event} did not finish within {self.timeout} s")
-        deadline = time.monotonic() + 5
+            raise _Untrusted(f"the grading guard's {names} did not finish within {self.timeout} s")
+        verdicts, deadline = {}, time.monotonic() + 5
         while True:
             for line in self.km.read_verdicts():
-                lines = integrity.verdict(line, self.km.key, nonce)
-                if lines is not None:
-                    return lines
+                for nonce in nonces:
+                    lines = integrity.verdict(line, self.km.key, nonce)
+                    if lines is not None:
+                        verdicts[nonce] = lines
+            if len(verdicts) == len(nonces):
+                return [verdicts[nonce] for nonce in nonces]
             if time.monotonic() > deadline:
-                raise _Untrusted(f"the grading guard gave no signed answer to its {event} check")
+                raise _Untrusted(f"the grading guard gave no signed answer to its {names} check")
             time.sleep(0.05)
 
     def _refusal(self):

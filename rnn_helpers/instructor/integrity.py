@@ -106,7 +106,7 @@ def _make_guard(key, verdict_fd):
     _isinstance, _getattr, _list, _dict, _tuple, _sorted, _set = isinstance, getattr, list, dict, tuple, sorted, set
     _issubclass = issubclass
     _zip, _all, _BaseException, _KeyboardInterrupt = zip, all, BaseException, KeyboardInterrupt
-    _frozenset, _get_instructions = frozenset, dis.get_instructions
+    _frozenset, _get_instructions, _get_referents = frozenset, dis.get_instructions, gc.get_referents
     # C-level iteration for the quick comparison of everything at once (no Python loop per object)
     _is, _chain, _proxy_keys, _proxy_values = (operator.is_, itertools.chain.from_iterable,
                                                types.MappingProxyType.keys, types.MappingProxyType.values)
@@ -117,6 +117,7 @@ def _make_guard(key, verdict_fd):
     _shell_hook_lists, _refusal, _exit_status = _SHELL_HOOK_LISTS, REFUSAL, EXIT_STATUS
     _getframe, _modules = sys._getframe, sys.modules
     _current_frames, _getswitch, _setswitch = sys._current_frames, sys.getswitchinterval, sys.setswitchinterval
+    _gc_isenabled, _gc_enable, _gc_disable = gc.isenabled, gc.enable, gc.disable
     _stdlib = frozenset(getattr(sys, "stdlib_module_names", ()))
     _write, _exit = os.write, os._exit
     _sha256 = hashlib.sha256
@@ -265,7 +266,8 @@ def _make_guard(key, verdict_fd):
         snap["quick"] = dict(
             classes=class_list, metas=_tuple(c[1] for c in classes), sizes=_tuple(_map(_len, proxies)),
             keys=_tuple(_chain(_map(_proxy_keys, proxies))), values=_tuple(_chain(_map(_proxy_values, proxies))),
-            functions=function_list, codes=_tuple(f[1] for f in functions), defaults=_tuple(f[2] for f in functions),
+            functions=function_list, referents=_tuple(_get_referents(*function_list)),
+            codes=_tuple(f[1] for f in functions), defaults=_tuple(f[2] for f in functions),
             kwdefaults=_tuple(f[3] for f in functions), cells=cell_list,
             keyword_saved=_tuple((f[0], f[3], _tuple(f[3].items())) for f in functions if _type(f[3]) is _dict),
             contents=_tuple(contents for f in functions for _, contents in f[4]))
@@ -435,16 +437,30 @@ def _make_guard(key, verdict_fd):
 
     def functions_unchanged(quick, cells_only):
         """True if every guarded function has its closure contents (and, unless ``cells_only``,
-        its code and defaults)."""
+        its code and defaults). The code and defaults are first compared all at once among
+        everything the functions refer to (one read, where reading ``__code__`` and the defaults
+        of each function is an audit event each); only if anything a function refers to
+        changed, one by one. Reading a function's ``__dict__`` or ``__annotations__`` (inspect,
+        functools.wraps) creates it, so what a function refers to can change without its code:
+        once the code and defaults are found to be the snapshot's, what the functions refer to
+        now is what the next check compares with."""
         functions = quick["functions"]
         try:
             if not _all(_map(_is, _map(_contents_of, quick["cells"]), quick["contents"])):
                 return False
         except _ValueError:   # a closure cell emptied
             return False
-        return cells_only or (_all(_map(_is, _map(_code_of, functions), quick["codes"]))
-                              and _all(_map(_is, _map(_defaults_of, functions), quick["defaults"]))
-                              and _all(_map(_is, _map(_kwdefaults_of, functions), quick["kwdefaults"])))
+        if cells_only:
+            return True
+        referents = _get_referents(*functions)
+        if _len(referents) == _len(quick["referents"]) and _all(_map(_is, referents, quick["referents"])):
+            return True
+        if not (_all(_map(_is, _map(_code_of, functions), quick["codes"]))
+                and _all(_map(_is, _map(_defaults_of, functions), quick["defaults"]))
+                and _all(_map(_is, _map(_kwdefaults_of, functions), quick["kwdefaults"]))):
+            return False
+        quick["referents"] = _tuple(referents)
+        return True
 
     def check_table(label, table, saved, repair, changes, churn, watched, added_callables_only=False):
         """Compare a namespace (a dict) with its saved copy, by identity; only its string keys
@@ -543,10 +559,11 @@ def _make_guard(key, verdict_fd):
                 and snap["recorded"].get(_id(args[0]), _missing) is args[0]))
             if not refused and not event.startswith("rnn_course."):
                 return
-        interval = _getswitch()
+        interval, collecting = _getswitch(), _gc_isenabled()
         state["busy"] = _get_ident()
         try:
             _setswitch(1000.0)   # no thread switch while the guard works
+            _gc_disable()        # no collection, so no finalizer of the submission, while it works
             if refused:
                 if event == "object.__getattr__":
                     if args[0].tb_frame.f_globals is not _own_globals:
@@ -567,6 +584,8 @@ def _make_guard(key, verdict_fd):
             answer(_refusal, [_refusal, "the grading guard failed"])
             _exit(_exit_status)
         finally:
+            if collecting:
+                _gc_enable()
             _setswitch(interval)
             state["busy"] = None
 

@@ -60,6 +60,7 @@ def grade_submission(task):
     """
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
     from nbgrader.utils import capture_log
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -85,6 +86,9 @@ def grade_submission(task):
         config.CourseDirectory.root = str(course)
         config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
         config.ResilientExecute.isolation = isolation
+        # Only the coordinator saves grades (``grade_class`` records the result): this gradebook is thrown away.
+        config.Autograde.autograde_preprocessors = [p for p in config.Autograde.autograde_preprocessors
+                                                    if p not in (SaveAutoGrades, AssignLatePenalties)]
         if task.get("cell_timeout"):
             config.Execute.timeout = task["cell_timeout"]
         coursedir = CourseDirectory(config=config)

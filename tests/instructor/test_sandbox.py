@@ -658,6 +658,43 @@ def test_keyword_defaults_changed_in_place_are_put_back_and_counted():
     assert "the keyword defaults of numpy.testing._private.utils.assert_allclose" in results["verdict"]
 
 
+FINALIZER_SCRIPT = textwrap.dedent("""\
+    import json, os, sys
+    from rnn_helpers import grading
+    from rnn_helpers.instructor import integrity
+    read, write = os.pipe()
+    integrity.install(b"k" * 32, write)
+    sys.audit("rnn_course.snapshot", "n1")
+    inside, collected = [], []
+    class Cycle:
+        def __init__(self):
+            self.me = self
+        def __del__(self):
+            collected.append(1)
+            frame = sys._getframe(1)
+            while frame is not None:
+                if frame.f_code.co_filename == integrity.__file__:
+                    inside.append(frame.f_code.co_name)
+                frame = frame.f_back
+    for test in range(20):
+        for _ in range(500):
+            Cycle()
+        sys.audit("rnn_course.restore", f"r{test}", f"t{test}")
+        grading.call_student(lambda: [Cycle() for _ in range(500)])
+        sys.audit("rnn_course.verify", f"v{test}", f"t{test}")
+    print(json.dumps({"inside": sorted(set(inside)), "collected": len(collected)}))
+    """)
+
+
+def test_no_finalizer_of_the_submission_runs_inside_the_guard():
+    result = subprocess.run([sys.executable, "-c", FINALIZER_SCRIPT], capture_output=True, text=True, timeout=300,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(result.stdout.splitlines()[-1])
+    assert results["collected"] > 0, "the garbage was never collected: the test proves nothing"
+    assert results["inside"] == [], "a finalizer of the submission ran inside the guard"
+
+
 def test_the_guard_stops_the_deep_routes_restores_and_signs_its_verdicts():
     result = subprocess.run([sys.executable, "-c", GUARD_SCRIPT], capture_output=True, text=True, timeout=300,
                             cwd=ROOT)
