@@ -63,10 +63,10 @@ def markdown_table(rows, load_before, load_after):
 def write_into_readme(table):
     readme = ROOT / "README.md"
     text = readme.read_text()
-    block = re.compile(r"(<!-- notebook-times -->\n).*?(\n<!-- /notebook-times -->)", re.S)
+    block = re.compile(r"(<!-- notebook-times -->\n)(?:.*?\n)?(<!-- /notebook-times -->)", re.S)
     if not block.search(text):
         raise SystemExit("README.md has no <!-- notebook-times --> ... <!-- /notebook-times --> block")
-    readme.write_text(block.sub(lambda m: m.group(1) + table + m.group(2), text))
+    readme.write_text(block.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text))
 
 
 def main():

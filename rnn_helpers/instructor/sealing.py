@@ -19,7 +19,7 @@ copy (``hub/install_student_env.sh ENV --sealed``, ``make sealed-lab``) compiles
 the reduced source: the answer is in no file of the installed package.
 
 At run time a sealed function (``exercise`` below) calls the student's own function of the
-same name, defined in the notebook (the kernel's ``__main__``), so that the experiments after
+same name (or of the name in ``STUDENT_NAMES``), defined in the notebook (the kernel's ``__main__``), so that the experiments after
 an exercise run on the student's answer (without the options left at their default when it
 does not have them: the exercise may ask for fewer); when there is none, it does not take the
 arguments of this call, or it is not finished
@@ -81,6 +81,14 @@ SEALED = {
                    "causal_linear_attention": "11_linear_recurrences"},
 }
 
+#: Module -> {function of SEALED: the student's name for it}, where the exercise names it otherwise
+#: (a method: the student's ``Class.method``, built once per course object from that object's
+#: attributes named like the class's parameters, so that it keeps its own state).
+STUDENT_NAMES = {
+    "optim": {"SGD.step": "MomentumSGD.step", "Adam.step": "AdamOptimizer.step"},
+    "lessons.language_model": {"loss_and_grads": "lm_loss_and_grads"},
+}
+
 #: Module -> {function: (notebook, exercise)}: functions that compute an exercise's answer although
 #: no exercise asks for them by name (a test's expected value, a layer that runs the exercise's
 #: step, the inverse of its conversion, a hint whose candidates are built from the answer's
@@ -127,9 +135,10 @@ def exercise(namespace, name, notebook, *args, **kwargs):
     student's function.
     """
     module = sys.modules.get(namespace.get("__name__"))
-    student = getattr(sys.modules.get("__main__"), name, None)
     needs_course = getattr(module, "__dict__", None) is not namespace
-    if not needs_course and callable(student) and getattr(student, "__module__", None) == "__main__":
+    found = None if needs_course else _students(name, args)
+    if found is not None:
+        student, args = found
         passed = next((given for given in [(args, kwargs), _without_defaults(namespace.get(name), args, kwargs)]
                        if _accepts(student, *given)), None)
         if passed is not None:
@@ -139,6 +148,31 @@ def exercise(namespace, name, notebook, *args, **kwargs):
                 pass
     _show_in_one_line()
     raise ExerciseNotShipped(name, notebook, needs_course)
+
+
+def _students(name, args):
+    """(the student's function ``name`` from ``__main__``, the arguments it takes), or None when the
+    notebook defines none. For ``Class.method`` the first argument is the course's object: the
+    method is that of the student's ``Class`` made from the object's attributes (once per object)."""
+    owner, _, method = name.rpartition(".")
+    found = getattr(sys.modules.get("__main__"), owner or method, None)
+    if not callable(found) or getattr(found, "__module__", None) != "__main__":
+        return None
+    if not owner:
+        return found, args
+    if not args or not isinstance(found, type):
+        return None
+    course_object, twins = args[0], vars(args[0]).setdefault("_students", {})
+    if type(twins.get(owner)) is not found:
+        try:
+            names = inspect.signature(found).parameters
+        except (TypeError, ValueError):
+            return None
+        settings = {p: getattr(course_object, p) for p in names if hasattr(course_object, p)}
+        if not _accepts(found, (), settings):
+            return None
+        twins[owner] = found(**settings)
+    return getattr(twins[owner], method, None), args[1:]
 
 
 def _show_in_one_line():
@@ -203,15 +237,16 @@ def _functions(tree):
     return found
 
 
-def _stub(node, name, notebook, lines):
-    """The new body of ``node``: its docstring's first line and the call of ``exercise``. With
-    ``notebook`` a pair (notebook, exercise) (``ANSWERS``), the call names the exercise and passes
-    an empty namespace, so that it never calls the student's function."""
+def _stub(node, name, notebook, lines, student_name=None):
+    """The new body of ``node``: its docstring's first line and the call of ``exercise`` with the
+    student's name for it (``student_name``, default ``name``). With ``notebook`` a pair (notebook,
+    exercise) (``ANSWERS``), the call names the exercise and passes an empty namespace, so that it
+    never calls the student's function."""
     indent = re.match(r"\s*", lines[node.body[0].lineno - 1]).group()
     if isinstance(notebook, tuple):
         (notebook, exercise_name), namespace, arguments = notebook, "{}", ""
     else:
-        exercise_name, namespace, arguments = name, "globals()", _arguments(node)
+        exercise_name, namespace, arguments = student_name or name, "globals()", _arguments(node)
     doc = (ast.get_docstring(node) or f"{exercise_name}: your exercise in notebook {notebook}.").splitlines()[0]
     plain = '"' not in doc and "\\" not in doc
     call = ", ".join(filter(None, [namespace, repr(exercise_name), repr(notebook), arguments]))
@@ -230,7 +265,8 @@ def seal_source(source, sealed, module_name):
     # Bottom up, so that the line numbers of the functions still to replace stay right.
     for name in sorted(sealed, key=lambda n: functions[n].lineno, reverse=True):
         node = functions[name]
-        lines[node.body[0].lineno - 1:node.end_lineno] = _stub(node, name, sealed[name], lines)
+        lines[node.body[0].lineno - 1:node.end_lineno] = _stub(node, name, sealed[name], lines,
+                                                               STUDENT_NAMES.get(module_name, {}).get(name))
     if IMPORT not in source:
         first = next(node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
         lines.insert(first.lineno - 1, IMPORT)

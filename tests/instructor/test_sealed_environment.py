@@ -24,7 +24,8 @@ import pytest
 from rnn_helpers.instructor import sealing
 
 from conftest import ASSIGNMENTS, ROOT, grade_cells, read_notebook, source_notebook
-from test_untouched_student_notebooks import NAMES, cells_that_say_passed, name_errors_outside_exercises, untouched_run
+from test_untouched_student_notebooks import (NAMES, autograder_length_run, cells_that_say_passed,
+                                              name_errors_outside_exercises, untouched_run)
 
 PACKAGE = ROOT / "rnn_helpers"
 
@@ -109,6 +110,11 @@ def test_every_entry_of_the_sealing_table_is_still_a_graded_function():
             if name not in defined and not compared:
                 stale.append(f"rnn_helpers.{module}.{name} ({notebook})")
     assert not stale, "no exercise defines these, and no graded test compares with them:\n" + "\n".join(stale)
+    for module, names in sealing.STUDENT_NAMES.items():
+        for name, student_name in names.items():
+            notebook = sealing.SEALED[module][name]
+            assert student_name in _exercise_functions(notebook)[0], \
+                f"rnn_helpers.{module}.{name}: {notebook}'s exercises define no {student_name}"
 
 
 def test_open_through_keeps_the_chapters_already_due_whole(tmp_path):
@@ -341,6 +347,30 @@ def sealed_python(sealed):
         expect_not_shipped(lambda: rnn.rnn_forward(x, h0, U, W, b))   # unfinished
         from rnn_helpers.rnn import rnn_step_forward                  # the stub itself: no loop
         expect_not_shipped(lambda: rnn.rnn_step_forward(x[0], h0, U, W, b))
+
+        from rnn_helpers import optim                                 # exercises named otherwise
+        from rnn_helpers.lessons import language_model
+        expect_not_shipped(lambda: language_model.loss_and_grads(1, 2, 3, 4, 5))
+        def lm_loss_and_grads(params, tokens, targets, h0, c0):
+            return "mine"
+        assert language_model.loss_and_grads(1, 2, 3, 4, 5) == "mine"
+        class MomentumSGD:
+            def __init__(self, lr, momentum=0.9):
+                self.lr, self.momentum, self.velocity = lr, momentum, {{}}
+            def step(self, params, grads):
+                for name, g in grads.items():
+                    self.velocity[name] = self.momentum * self.velocity.get(name, 0.0) + g
+                    params[name] -= self.lr * self.velocity[name]
+        weights, sgd = {{"w": np.ones(2)}}, optim.SGD(0.5, momentum=0.5)
+        for _ in range(2):
+            sgd.step(weights, {{"w": np.ones(2)}})
+        assert np.allclose(weights["w"], 1 - 0.5 - 0.5 * 1.5), weights   # the student's class, its state kept
+        try:
+            optim.Adam(0.1).step(weights, {{"w": np.ones(2)}})
+        except ExerciseNotShipped as error:
+            assert "AdamOptimizer.step" in str(error), error           # named as the student knows it
+        else:
+            raise AssertionError("no ExerciseNotShipped without an AdamOptimizer")
         print(json.dumps({{"lengths": lengths, "ok": True}}))
     """)
     env = dict(os.environ, PYTHONPATH=str(folder))
@@ -481,3 +511,21 @@ def test_untouched_student_notebook_runs_in_the_sealed_environment(name, sealed_
     silent = [f"cell {i}" for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and "Audio(" in cell.source
               and not any("<audio" in out.get("data", {}).get("text/html", "") for out in cell.get("outputs", []))]
     assert not silent, f"{name}, sealed: these cells play no sound: {silent}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_finished_notebook_runs_on_the_students_answers_in_the_sealed_environment(name, sealed_kernels):
+    """The solutions, run as a student's finished notebook in the sealed kernel: no experiment
+    falls back on a stored result for want of an exercise the notebook has done, and no cell
+    outside the graded tests (which need the course's version) stops."""
+    nb = autograder_length_run(source_notebook(name), sealed_kernels(name))
+    graded = {id(cell) for cell, meta in grade_cells(nb).values() if meta.get("grade")}
+    texts = [(i, cell, "".join(out.get("text", "") + out.get("evalue", "") for out in cell.get("outputs", [])))
+             for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    fallbacks = [f"cell {i}: {text.strip()[:160]}" for i, _, text in texts if "is not finished" in text]
+    stopped = [f"cell {i}: {out.ename}: {(out.evalue or '').splitlines()[:1]}" for i, cell, _ in texts
+               if id(cell) not in graded for out in cell.get("outputs", []) if out.output_type == "error"]
+    assert not fallbacks and not stopped, (
+        f"{name}, finished and sealed: experiments that did not run on the student's answers:\n"
+        + "\n".join(fallbacks) + "\ncells outside the graded tests that stopped:\n" + "\n".join(stopped))

@@ -37,8 +37,13 @@ NAMES = [pytest.param(name, marks=pytest.mark.xdist_group(f"untouched-{name}")) 
 def untouched_run(name, kernel_name="python3"):
     """The student version of ``name`` executed top to bottom, errors allowed, in the kernel
     ``kernel_name`` (once per session)."""
-    if (name, kernel_name) not in _RUNS:
-        path = student_notebook(name)
+    return autograder_length_run(student_notebook(name), kernel_name)
+
+
+def autograder_length_run(path, kernel_name):
+    """The notebook ``path`` executed top to bottom with the autograder's short training runs,
+    errors allowed, in the kernel ``kernel_name`` (once per session)."""
+    if (path, kernel_name) not in _RUNS:
         nb = read_notebook(path)
         previous = os.environ.get("NBGRADER_EXECUTION")
         os.environ["NBGRADER_EXECUTION"] = "autograde"      # the short training runs
@@ -50,8 +55,8 @@ def untouched_run(name, kernel_name="python3"):
                 os.environ.pop("NBGRADER_EXECUTION")
             else:
                 os.environ["NBGRADER_EXECUTION"] = previous
-        _RUNS[name, kernel_name] = nb
-    return _RUNS[name, kernel_name]
+        _RUNS[path, kernel_name] = nb
+    return _RUNS[path, kernel_name]
 
 
 def cells_that_say_passed(nb):
