@@ -20,6 +20,7 @@ command that fixes it; the exit status is 1 when a problem would make grading un
   every worker able to sandbox student code.
 """
 import argparse
+import gc
 import os
 import pathlib
 import shutil
@@ -214,6 +215,7 @@ def check_cluster(scheduler, tls=None, timeout=20):
                                 "restart it with --tls-ca-file pointing to the course's ca.pem"))
     except Exception:
         findings.append(Finding(OK, f"the scheduler {scheduler} refuses a certificate the course did not sign"))
+    gc.collect()   # finalise the refused Client now: collected while another Client starts, it deadlocks
     for worker, (available, how) in sorted(found.items()):
         findings.append(Finding(OK, f"worker {worker} sandboxes student code ({how})") if available else
                         Finding(PROBLEM, f"worker {worker} cannot sandbox student code ({how}): it refuses to grade",
