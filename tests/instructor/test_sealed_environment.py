@@ -9,8 +9,11 @@ before NN open: ``write_sealed_copy(..., open_through=NN - 1)``), with the check
 """
 import ast
 import hashlib
+import importlib
+import inspect
 import json
 import marshal
+import operator
 import os
 import pathlib
 import re
@@ -371,6 +374,23 @@ def sealed_python(sealed):
             assert "AdamOptimizer.step" in str(error), error           # named as the student knows it
         else:
             raise AssertionError("no ExerciseNotShipped without an AdamOptimizer")
+
+        from rnn_helpers.lessons import gradient_decay, skip_connections     # through an adapter (ADAPTERS)
+        def matrix_with_eigenvalues(eigenvalues, rng):
+            return "mine", rng.integers(10 ** 9)
+        assert gradient_decay.matrix_with_eigenvalues([1.0], seed=3) == ("mine", np.random.default_rng(3).integers(10 ** 9))
+        def jacobian_product_norms(W, hs):
+            return hs
+        assert gradient_decay.jacobian_norms(np.eye(2), T=3).tolist() == [[0, 0]] * 3
+        try:
+            gradient_decay.jacobian_norms(np.eye(2), np.zeros((3, 2)), "sigmoid")    # a call it cannot stand for
+        except ExerciseNotShipped as error:
+            assert error.needs_course and "jacobian_product_norms" in str(error), error
+        else:
+            raise AssertionError("no ExerciseNotShipped for the sigmoid")
+        def skip_rnn_states(x, h0, U, W, W_skip, b):
+            return "no delay"
+        expect_not_shipped(lambda: skip_connections.skip_rnn_forward(1, 2, 3, 4, 5, 6, 7))   # the adapter's call: not taken
         print(json.dumps({{"lengths": lengths, "ok": True}}))
     """)
     env = dict(os.environ, PYTHONPATH=str(folder))
@@ -378,6 +398,27 @@ def sealed_python(sealed):
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_adapters_take_the_sealed_functions_arguments_and_only_reshape_them():
+    """An adapter (``sealing.ADAPTERS``) takes the student's function and the parameters of the sealed
+    function it stands for, and calls no function of the package (a class that holds a result is
+    fine): it ships in the sealed copy next to the stubs, so it must not compute an answer."""
+    tree = ast.parse(inspect.getsource(sealing))
+    scope, nodes = _Scope(tree, sealing.__name__), sealing._functions(tree)
+    for module, adapters in sealing.ADAPTERS.items():
+        for name, adapter in adapters.items():
+            dotted = f"rnn_helpers.{module}.{name}"
+            assert name in sealing.SEALED.get(module, {}), f"ADAPTERS: {dotted} is not sealed"
+            if adapter is not sealing.course_only:
+                course = operator.attrgetter(name)(importlib.import_module(f"rnn_helpers.{module}"))
+                first, *rest = inspect.signature(adapter).parameters.values()
+                assert first.name == "student" and rest == list(inspect.signature(course).parameters.values()), \
+                    f"{adapter.__name__} should take (student, ...the parameters of {dotted})"
+            calls = [called for called in scope.calls(nodes[adapter.__name__])
+                     if not isinstance(operator.attrgetter(called.rpartition(".")[2])(
+                         importlib.import_module(called.rpartition(".")[0])), type)]
+            assert not calls, f"{adapter.__name__} ({dotted}) calls the package's {calls}"
 
 
 def test_source_getsource_and_pyc_hold_only_the_stub(sealed, sealed_python):
