@@ -168,16 +168,17 @@ IMPORT = f"from rnn_helpers.instructor.sealing import exercise as {CALL}\n"
 
 class ExerciseNotShipped(Exception):
     """A sealed function was called and the notebook defines no finished version of it
-    (``name``, the exercise's function, of notebook ``notebook``); or, with ``needs_course``, the
-    caller needs the course's own version (a test's expected value), which the student's cannot be."""
+    (``name``, the exercise's function, of notebook ``notebook``; ``defined``: whether the notebook
+    defines it at all, which a cell above the exercise's does not yet); or, with ``needs_course``,
+    the caller needs the course's own version (a test's expected value), which the student's cannot be."""
 
-    def __init__(self, name, notebook, needs_course=False):
+    def __init__(self, name, notebook, needs_course=False, defined=True):
         super().__init__(f"{name} is your exercise in notebook {notebook}: " + (
             "this check needs the course's version, which is not shipped in this environment (the autograder, "
             "which has it, checks yours)" if needs_course else
             "the course's version is not shipped in this environment, and this part needs yours (the autograder "
             "checks it)"))
-        self.name, self.notebook, self.needs_course = name, notebook, needs_course
+        self.name, self.notebook, self.needs_course, self.defined = name, notebook, needs_course, defined
 
 
 def exercise(namespace, name, notebook, *args, **kwargs):
@@ -205,7 +206,7 @@ def exercise(namespace, name, notebook, *args, **kwargs):
             except CourseOnly:
                 needs_course = True
     _show_in_one_line()
-    raise ExerciseNotShipped(name, notebook, needs_course)
+    raise ExerciseNotShipped(name, notebook, needs_course, defined=found is not None)
 
 
 def _adapter(namespace, name):
