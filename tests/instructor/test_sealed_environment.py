@@ -391,6 +391,11 @@ def sealed_python(sealed):
         def skip_rnn_states(x, h0, U, W, W_skip, b):
             return "no delay"
         expect_not_shipped(lambda: skip_connections.skip_rnn_forward(1, 2, 3, 4, 5, 6, 7))   # the adapter's call: not taken
+        from rnn_helpers.instructor import sealing
+        sealing.ADAPTERS["rnn"] = {{"softmax_cross_entropy": sealing.course_only, "rnn_backward": sealing.course_only}}
+        assert expect_not_shipped(lambda: rnn.softmax_cross_entropy(1, 2)).needs_course, "no exercise computes it"
+        assert expect_not_shipped(lambda: rnn.rnn_backward(1, 2)).needs_course, "not even with the student's function"
+        del sealing.ADAPTERS["rnn"]
         print(json.dumps({{"lengths": lengths, "ok": True}}))
     """)
     env = dict(os.environ, PYTHONPATH=str(folder))
