@@ -55,6 +55,10 @@ def result(key, compute, *models):
         elif missing.needs_course:             # the course's own version, which the student's cannot stand for
             print(f"using the course's precomputed result: this experiment needs the course's version of "
                   f"{missing.name} (your exercise in notebook {missing.notebook}), which is not shipped here")
+        elif not missing.defined:              # a cell above the exercise's
+            print(f"using the course's precomputed result: this experiment needs {missing.name} (your exercise in "
+                  f"notebook {missing.notebook}), which the notebook has not defined yet, and the course's version "
+                  f"is not shipped here")
         else:
             print(f"using the course's precomputed result because {missing.name} (your exercise in notebook "
                   f"{missing.notebook}) is not finished")

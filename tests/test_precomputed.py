@@ -15,9 +15,9 @@ class Model:
         self.params = {"W": np.zeros((2, 2))}
 
 
-def not_shipped(name, notebook, needs_course=False):
+def not_shipped(name, notebook, needs_course=False, defined=True):
     def compute():
-        raise ExerciseNotShipped(name, notebook, needs_course)
+        raise ExerciseNotShipped(name, notebook, needs_course, defined)
     return compute
 
 
@@ -74,13 +74,17 @@ def test_an_unfinished_exercise_falls_back_with_one_line(folder, monkeypatch, ca
     np.testing.assert_array_equal(params["W"], trained.params["W"])
     assert precomputed.result("04_run", not_shipped("Adam.step", "07_generation")) == {"loss": [0.5]}
     precomputed.result("04_run", not_shipped("clip_grad_norm", "04_long_term_dependencies", needs_course=True))
+    precomputed.result("04_run", not_shipped("clip_grad_norm", "04_long_term_dependencies", defined=False))
     lines = capsys.readouterr().out.splitlines()[1:]
     assert lines == ["using the course's precomputed result because clip_grad_norm (your exercise in notebook "
                      "04_long_term_dependencies) is not finished",
                      "using the course's precomputed result: this experiment needs Adam.step, an exercise of "
                      "notebook 07_generation, which is sealed until then",
                      "using the course's precomputed result: this experiment needs the course's version of "
-                     "clip_grad_norm (your exercise in notebook 04_long_term_dependencies), which is not shipped here"]
+                     "clip_grad_norm (your exercise in notebook 04_long_term_dependencies), which is not shipped here",
+                     "using the course's precomputed result: this experiment needs clip_grad_norm (your exercise in "
+                     "notebook 04_long_term_dependencies), which the notebook has not defined yet, and the course's "
+                     "version is not shipped here"]
 
 
 def shipped_keys(assignment):

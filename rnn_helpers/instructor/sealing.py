@@ -21,10 +21,12 @@ the reduced source: the answer is in no file of the installed package.
 At run time a sealed function (``exercise`` below) calls the student's own function of the
 same name (or of the name in ``STUDENT_NAMES``), defined in the notebook (the kernel's ``__main__``), so that the experiments after
 an exercise run on the student's answer (without the options left at their default when it
-does not have them: the exercise may ask for fewer); when there is none, it does not take the
-arguments of this call, or it is not finished
+does not have them: the exercise may ask for fewer; where the exercise takes other arguments or
+returns something else, through the function's adapter in ``ADAPTERS``, which only reshapes
+them); when there is none, it does not take the arguments of this call, or it is not finished
 (``NotImplementedError``), it raises ``ExerciseNotShipped`` with one line that says the
-function is the student's exercise (in a notebook that line is all the error shows). A copy
+function is the student's exercise (in a notebook that line is all the error shows). An adapter
+that cannot stand for a call (``CourseOnly``) makes it say that the call needs the course's version. A copy
 made by ``grading.load_reference`` (what the notebooks' test cells compare with) never calls
 the student's function: a test would otherwise compare the answer with itself. The visible
 checks that need the course's version therefore stop with that line in the sealed
@@ -42,11 +44,14 @@ Command line: ``python -m rnn_helpers.instructor.sealing DESTINATION [--open-thr
 """
 import argparse
 import ast
+import functools
 import inspect
 import pathlib
 import re
 import shutil
 import sys
+
+import numpy as np
 
 COURSE = pathlib.Path(__file__).resolve().parents[2]
 
@@ -87,6 +92,54 @@ SEALED = {
 STUDENT_NAMES = {
     "optim": {"SGD.step": "MomentumSGD.step", "Adam.step": "AdamOptimizer.step"},
     "lessons.language_model": {"loss_and_grads": "lm_loss_and_grads"},
+    "lessons.teacher_forcing": {"teacher_forced_logits": "output_to_hidden_forward"},
+    "lessons.gradient_decay": {"jacobian_norms": "jacobian_product_norms"},
+    "lessons.skip_connections": {"skip_rnn_forward": "skip_rnn_states"},
+}
+
+
+class CourseOnly(Exception):
+    """Raised by an adapter (``ADAPTERS``) for a call that the student's function cannot stand for."""
+
+
+def course_only(student, *args, **kwargs):
+    """The adapter of a sealed function that no exercise computes (only the course's version can)."""
+    raise CourseOnly
+
+
+def _seed_as_generator(student, eigenvalues, seed=0):
+    """03's matrix_with_eigenvalues(eigenvalues, rng) for the course's (eigenvalues, seed)."""
+    return student(eigenvalues, np.random.default_rng(seed))
+
+
+def _tanh_trajectory_norms(student, W, hs=None, nonlinearity="linear", T=None):
+    """03's jacobian_product_norms(W, hs) (a tanh trajectory) for the course's jacobian_norms: a linear
+    recurrence of T steps has the Jacobians of a tanh trajectory that stays at h = 0 (tanh'(0) = 1)."""
+    if nonlinearity == "tanh" and T is None:
+        return student(W, hs)
+    if nonlinearity == "linear" and hs is None and T is not None:
+        return student(W, np.zeros((T, np.shape(W)[0])))
+    raise CourseOnly
+
+
+def _states_with_cache(student, x, h0, U, W, W_skip, b, d):
+    """04's skip_rnn_states (the states) for the course's skip_rnn_forward (the states and a cache)."""
+    from ..lessons.skip_connections import SkipRNNCache
+    hs = student(x, h0, U, W, W_skip, b, d)
+    return hs, SkipRNNCache(x, h0, U, W, W_skip, d, hs)
+
+
+#: Module -> {function of SEALED: its adapter}, where the student's function (named as in
+#: ``STUDENT_NAMES``) takes other arguments or returns something else than the course's version.
+#: An adapter ``adapter(student, *args, **kwargs)`` gets the sealed function's arguments, calls
+#: ``student`` (the student's function) and returns what the course's version returns: it only
+#: reshapes arguments and results (it ships in the sealed copy: it must not compute an answer).
+#: It raises ``CourseOnly`` for a call that the student's function cannot stand for (``course_only``:
+#: for every call), and the experiment then says it needs the course's version.
+ADAPTERS = {
+    "lessons.gradient_decay": {"matrix_with_eigenvalues": _seed_as_generator,
+                               "jacobian_norms": _tanh_trajectory_norms},
+    "lessons.skip_connections": {"skip_rnn_forward": _states_with_cache},
 }
 
 #: Module -> {function: (notebook, exercise)}: functions that compute an exercise's answer although
@@ -115,16 +168,17 @@ IMPORT = f"from rnn_helpers.instructor.sealing import exercise as {CALL}\n"
 
 class ExerciseNotShipped(Exception):
     """A sealed function was called and the notebook defines no finished version of it
-    (``name``, the exercise's function, of notebook ``notebook``); or, with ``needs_course``, the
-    caller needs the course's own version (a test's expected value), which the student's cannot be."""
+    (``name``, the exercise's function, of notebook ``notebook``; ``defined``: whether the notebook
+    defines it at all, which a cell above the exercise's does not yet); or, with ``needs_course``,
+    the caller needs the course's own version (a test's expected value), which the student's cannot be."""
 
-    def __init__(self, name, notebook, needs_course=False):
+    def __init__(self, name, notebook, needs_course=False, defined=True):
         super().__init__(f"{name} is your exercise in notebook {notebook}: " + (
             "this check needs the course's version, which is not shipped in this environment (the autograder, "
             "which has it, checks yours)" if needs_course else
             "the course's version is not shipped in this environment, and this part needs yours (the autograder "
             "checks it)"))
-        self.name, self.notebook, self.needs_course = name, notebook, needs_course
+        self.name, self.notebook, self.needs_course, self.defined = name, notebook, needs_course, defined
 
 
 def exercise(namespace, name, notebook, *args, **kwargs):
@@ -135,19 +189,45 @@ def exercise(namespace, name, notebook, *args, **kwargs):
     student's function.
     """
     module = sys.modules.get(namespace.get("__name__"))
-    needs_course = getattr(module, "__dict__", None) is not namespace
+    adapter = _adapter(namespace, name)
+    needs_course = getattr(module, "__dict__", None) is not namespace or adapter is course_only
     found = None if needs_course else _students(name, args)
     if found is not None:
         student, args = found
+        if adapter is not None:
+            student = functools.partial(adapter, _taking(student))
         passed = next((given for given in [(args, kwargs), _without_defaults(namespace.get(name), args, kwargs)]
                        if _accepts(student, *given)), None)
         if passed is not None:
             try:
                 return student(*passed[0], **passed[1])
-            except NotImplementedError:
+            except (NotImplementedError, _NotTaken):
                 pass
+            except CourseOnly:
+                needs_course = True
     _show_in_one_line()
-    raise ExerciseNotShipped(name, notebook, needs_course)
+    raise ExerciseNotShipped(name, notebook, needs_course, defined=found is not None)
+
+
+def _adapter(namespace, name):
+    """The adapter (``ADAPTERS``) of the sealed function of module ``namespace`` whose stub calls the
+    student's ``name``, or None."""
+    module = str(namespace.get("__name__")).removeprefix("rnn_helpers.")
+    course_name = {student: course for course, student in STUDENT_NAMES.get(module, {}).items()}.get(name, name)
+    return ADAPTERS.get(module, {}).get(course_name)
+
+
+class _NotTaken(Exception):
+    """The student's function does not take the arguments an adapter passes on."""
+
+
+def _taking(student):
+    """``student``, raising ``_NotTaken`` for arguments its signature does not take."""
+    def call(*args, **kwargs):
+        if not _accepts(student, args, kwargs):
+            raise _NotTaken
+        return student(*args, **kwargs)
+    return call
 
 
 def _students(name, args):

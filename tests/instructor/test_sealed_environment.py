@@ -9,8 +9,11 @@ before NN open: ``write_sealed_copy(..., open_through=NN - 1)``), with the check
 """
 import ast
 import hashlib
+import importlib
+import inspect
 import json
 import marshal
+import operator
 import os
 import pathlib
 import re
@@ -311,10 +314,10 @@ def sealed_python(sealed):
                 call()
             except ExerciseNotShipped as error:
                 assert "\\n" not in str(error) and "your exercise" in str(error), error
-                return
+                return error
             raise AssertionError("no ExerciseNotShipped")
 
-        expect_not_shipped(lambda: rnn.rnn_backward(hs, None))    # no rnn_backward of the student's
+        assert not expect_not_shipped(lambda: rnn.rnn_backward(hs, None)).defined    # no rnn_backward of the student's
 
         def rnn_backward(dhs, cache):
             return "mine", dhs
@@ -344,7 +347,7 @@ def sealed_python(sealed):
 
         def rnn_forward(x, h0, U, W, b):
             raise NotImplementedError
-        expect_not_shipped(lambda: rnn.rnn_forward(x, h0, U, W, b))   # unfinished
+        assert expect_not_shipped(lambda: rnn.rnn_forward(x, h0, U, W, b)).defined   # unfinished
         from rnn_helpers.rnn import rnn_step_forward                  # the stub itself: no loop
         expect_not_shipped(lambda: rnn.rnn_step_forward(x[0], h0, U, W, b))
 
@@ -371,6 +374,28 @@ def sealed_python(sealed):
             assert "AdamOptimizer.step" in str(error), error           # named as the student knows it
         else:
             raise AssertionError("no ExerciseNotShipped without an AdamOptimizer")
+
+        from rnn_helpers.lessons import gradient_decay, skip_connections     # through an adapter (ADAPTERS)
+        def matrix_with_eigenvalues(eigenvalues, rng):
+            return "mine", rng.integers(10 ** 9)
+        assert gradient_decay.matrix_with_eigenvalues([1.0], seed=3) == ("mine", np.random.default_rng(3).integers(10 ** 9))
+        def jacobian_product_norms(W, hs):
+            return hs
+        assert gradient_decay.jacobian_norms(np.eye(2), T=3).tolist() == [[0, 0]] * 3
+        try:
+            gradient_decay.jacobian_norms(np.eye(2), np.zeros((3, 2)), "sigmoid")    # a call it cannot stand for
+        except ExerciseNotShipped as error:
+            assert error.needs_course and "jacobian_product_norms" in str(error), error
+        else:
+            raise AssertionError("no ExerciseNotShipped for the sigmoid")
+        def skip_rnn_states(x, h0, U, W, W_skip, b):
+            return "no delay"
+        expect_not_shipped(lambda: skip_connections.skip_rnn_forward(1, 2, 3, 4, 5, 6, 7))   # the adapter's call: not taken
+        from rnn_helpers.instructor import sealing
+        sealing.ADAPTERS["rnn"] = {{"softmax_cross_entropy": sealing.course_only, "rnn_backward": sealing.course_only}}
+        assert expect_not_shipped(lambda: rnn.softmax_cross_entropy(1, 2)).needs_course, "no exercise computes it"
+        assert expect_not_shipped(lambda: rnn.rnn_backward(1, 2)).needs_course, "not even with the student's function"
+        del sealing.ADAPTERS["rnn"]
         print(json.dumps({{"lengths": lengths, "ok": True}}))
     """)
     env = dict(os.environ, PYTHONPATH=str(folder))
@@ -378,6 +403,27 @@ def sealed_python(sealed):
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_adapters_take_the_sealed_functions_arguments_and_only_reshape_them():
+    """An adapter (``sealing.ADAPTERS``) takes the student's function and the parameters of the sealed
+    function it stands for, and calls no function of the package (a class that holds a result is
+    fine): it ships in the sealed copy next to the stubs, so it must not compute an answer."""
+    tree = ast.parse(inspect.getsource(sealing))
+    scope, nodes = _Scope(tree, sealing.__name__), sealing._functions(tree)
+    for module, adapters in sealing.ADAPTERS.items():
+        for name, adapter in adapters.items():
+            dotted = f"rnn_helpers.{module}.{name}"
+            assert name in sealing.SEALED.get(module, {}), f"ADAPTERS: {dotted} is not sealed"
+            if adapter is not sealing.course_only:
+                course = operator.attrgetter(name)(importlib.import_module(f"rnn_helpers.{module}"))
+                first, *rest = inspect.signature(adapter).parameters.values()
+                assert first.name == "student" and rest == list(inspect.signature(course).parameters.values()), \
+                    f"{adapter.__name__} should take (student, ...the parameters of {dotted})"
+            calls = [called for called in scope.calls(nodes[adapter.__name__])
+                     if not isinstance(operator.attrgetter(called.rpartition(".")[2])(
+                         importlib.import_module(called.rpartition(".")[0])), type)]
+            assert not calls, f"{adapter.__name__} ({dotted}) calls the package's {calls}"
 
 
 def test_source_getsource_and_pyc_hold_only_the_stub(sealed, sealed_python):
@@ -518,12 +564,28 @@ def test_untouched_student_notebook_runs_in_the_sealed_environment(name, sealed_
 def test_finished_notebook_runs_on_the_students_answers_in_the_sealed_environment(name, sealed_kernels):
     """The solutions, run as a student's finished notebook in the sealed kernel: no experiment
     falls back on a stored result for want of an exercise the notebook has done, and no cell
-    outside the graded tests (which need the course's version) stops."""
+    outside the graded tests (which need the course's version) stops. An experiment may fall
+    back only when it needs a later chapter's exercise, runs above the cell that defines the
+    exercise it needs, or makes a call that the exercise's adapter cannot stand for (``CourseOnly``)."""
     nb = autograder_length_run(source_notebook(name), sealed_kernels(name))
     graded = {id(cell) for cell, meta in grade_cells(nb).values() if meta.get("grade")}
     texts = [(i, cell, "".join(out.get("text", "") + out.get("evalue", "") for out in cell.get("outputs", [])))
              for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
-    fallbacks = [f"cell {i}: {text.strip()[:160]}" for i, _, text in texts if "is not finished" in text]
+    course_only = {sealing.STUDENT_NAMES.get(module, {}).get(function, function)
+                   for module, adapters in sealing.ADAPTERS.items() for function, adapter in adapters.items()
+                   if adapter is sealing.course_only or "raise CourseOnly" in inspect.getsource(adapter)}
+    defined_at = {}     # a function or class -> the first cell that defines it
+    for i, _, _ in reversed(texts):
+        defined_at.update(dict.fromkeys(re.findall(r"^(?:def|class) (\w+)", nb.cells[i].source, re.MULTILINE), i))
+
+    def excused(i, line):
+        if course := re.search(r"needs the course's version of (\S+) ", line):
+            return course.group(1) in course_only
+        if later := re.search(r"needs (\S+) \(your exercise .* has not defined yet", line):
+            return defined_at.get(later.group(1).split(".")[0], -1) > i
+        return line.endswith("which is sealed until then")
+    fallbacks = [f"cell {i}: {line[:200]}" for i, _, text in texts for line in text.splitlines()
+                 if line.startswith("using the course's precomputed result") and not excused(i, line)]
     stopped = [f"cell {i}: {out.ename}: {(out.evalue or '').splitlines()[:1]}" for i, cell, _ in texts
                if id(cell) not in graded for out in cell.get("outputs", []) if out.output_type == "error"]
     assert not fallbacks and not stopped, (
