@@ -57,12 +57,16 @@ def split_for_tbptt(stream, batch_size, chunk_len):
             for t in range(0, L - 1, chunk_len)]
 
 
-def draw_layout(text, batch_size, chunk_len, ax=None):
-    """Draw how split_for_tbptt lays out the characters of ``text``: one row per sequence
-    of the batch, one colour per chunk; a white cell is only a target. Returns the Axes."""
+def draw_layout(text, chunks, ax=None):
+    """Draw how ``chunks`` (what split_for_tbptt makes of the positions 0 .. len(text) - 1) lay
+    out the characters of ``text``: one row per sequence of the batch, one colour per chunk; a
+    white cell is only a target. Returns the Axes."""
     import matplotlib.pyplot as plt
 
-    chunks = split_for_tbptt(np.arange(len(text)), batch_size, chunk_len)
+    if not chunks:
+        raise ValueError(f"draw_layout: chunks should be the non-empty list of (inputs, targets) that "
+                         f"split_for_tbptt returns, but got {chunks!r}")
+    chunk_len, batch_size = np.shape(chunks[0][0])
     steps = sum(len(inputs) for inputs, _ in chunks)
     if ax is None:
         _, ax = plt.subplots(figsize=(0.5 * (steps + 1) + 1, 0.6 * batch_size + 0.4))

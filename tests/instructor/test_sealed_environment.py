@@ -404,6 +404,12 @@ def sealed_python(sealed):
         top, stack = deep_rnn.stacked_rnn_forward(1, 2, [3])
         assert stack.layers[0].hs == "hs" and not stack.bidirectional, stack
         assert expect_not_shipped(lambda: deep_rnn.stacked_rnn_forward(1, 2, [3], True)).needs_course  # no exercise
+
+        from rnn_helpers.instructor import sealing
+        sealing.ADAPTERS["rnn"] = {{"softmax_cross_entropy": sealing.course_only, "rnn_backward": sealing.course_only}}
+        assert expect_not_shipped(lambda: rnn.softmax_cross_entropy(1, 2)).needs_course, "no exercise computes it"
+        assert expect_not_shipped(lambda: rnn.rnn_backward(1, 2)).needs_course, "not even with the student's function"
+        del sealing.ADAPTERS["rnn"]
         print(json.dumps({{"lengths": lengths, "ok": True}}))
     """)
     env = dict(os.environ, PYTHONPATH=str(folder))

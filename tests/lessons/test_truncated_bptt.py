@@ -155,7 +155,9 @@ def test_draw_layout_shows_every_used_character_once():
     from rnn_helpers.lessons.truncated_bptt import draw_layout
 
     text = "mary\nanna\nemma\nlinda\nrose\njohn\npaul\n"          # 36 characters, rows of 12
-    ax = draw_layout(text, 3, 4)
+    ax = draw_layout(text, split_for_tbptt(np.arange(len(text)), 3, 4))
     shown = [t.get_text() for t in ax.texts]
     assert len(shown) == 36 and len(ax.patches) == 36
     assert "".join(shown[:3]) == "mme"        # step 0 of the rows "mary\nanna\nem", "ma\nlinda\nros", "e\njohn\npaul\n"
+    with pytest.raises(ValueError, match="chunks should be the non-empty list"):
+        draw_layout(text, [])
