@@ -95,6 +95,7 @@ STUDENT_NAMES = {
     "lessons.teacher_forcing": {"teacher_forced_logits": "output_to_hidden_forward"},
     "lessons.gradient_decay": {"jacobian_norms": "jacobian_product_norms"},
     "lessons.skip_connections": {"skip_rnn_forward": "skip_rnn_states"},
+    "lstm": {"cell_jacobian": "cell_jacobian_paths"},
 }
 
 
@@ -129,6 +130,53 @@ def _states_with_cache(student, x, h0, U, W, W_skip, b, d):
     return hs, SkipRNNCache(x, h0, U, W, W_skip, d, hs)
 
 
+def _jacobian_from_paths(student, x_t, c_prev, o_prev, U, W, b, through="ifg", wrt="c_prev"):
+    """05's cell_jacobian_paths (direct, indirect) for the course's cell_jacobian: every path (through
+    the three gates) is their sum, the direct path alone (``through=""``) the first."""
+    if wrt != "c_prev" or set(through) not in ({"i", "f", "g"}, set()):
+        raise CourseOnly
+    direct, indirect = student(x_t, c_prev, o_prev, U, W, b)
+    return direct + indirect if through else direct
+
+
+def _step_caches(student, dhs, cache, dcs=None):
+    """05's lstm_backward(dhs, caches, dcs) (the list of the step caches) for the course's, which
+    takes the sequence's cache of lstm_forward."""
+    from ..lstm import LSTMStepCache
+    x, h0, c0, U, W, gates, cs, hs, _ = cache
+    i, f, g, o = np.split(gates, 4, axis=-1)
+    h_prevs, c_prevs = np.concatenate([h0[None], hs[:-1]]), np.concatenate([c0[None], cs[:-1]])
+    caches = [LSTMStepCache(x[t], h_prevs[t], c_prevs[t], U, W, i[t], f[t], g[t], o[t], cs[t]) for t in range(len(x))]
+    return student(dhs, caches, dcs)
+
+
+def _named_step_cache(student, x_t, h_prev, U, W, b):
+    """06's gru_step_forward, whose cache is the tuple (x_t, h_prev, U, W, r, z, n), with the course's
+    named cache (the course's code reads its fields by name)."""
+    from ..gru import GRUStepCache
+    h_t, cache = student(x_t, h_prev, U, W, b)
+    return h_t, GRUStepCache(*cache)
+
+
+def _stack_cache(student, x, h0, layers, bidirectional=False):
+    """08's stacked_rnn_forward (one-way layers; the list of the layers' rnn_forward caches) with the
+    course's StackedRNNCache; a stack of bidirectional layers is no exercise."""
+    from ..deep_rnn import StackedRNNCache
+    from ..rnn import RNNCache
+    if bidirectional:
+        raise CourseOnly
+    hs, caches = student(x, h0, layers)
+    return hs, StackedRNNCache(tuple(RNNCache(*layer) for layer in caches), False)
+
+
+def _stack_layers(student, dhs, cache):
+    """08's stacked_rnn_backward, which takes the list of the layers' caches, for the course's
+    StackedRNNCache (of one-way layers)."""
+    if cache.bidirectional:
+        raise CourseOnly
+    return student(dhs, list(cache.layers))
+
+
 #: Module -> {function of SEALED: its adapter}, where the student's function (named as in
 #: ``STUDENT_NAMES``) takes other arguments or returns something else than the course's version.
 #: An adapter ``adapter(student, *args, **kwargs)`` gets the sealed function's arguments, calls
@@ -140,6 +188,9 @@ ADAPTERS = {
     "lessons.gradient_decay": {"matrix_with_eigenvalues": _seed_as_generator,
                                "jacobian_norms": _tanh_trajectory_norms},
     "lessons.skip_connections": {"skip_rnn_forward": _states_with_cache},
+    "lstm": {"lstm_backward": _step_caches, "cell_jacobian": _jacobian_from_paths},
+    "gru": {"gru_step_forward": _named_step_cache},
+    "deep_rnn": {"stacked_rnn_forward": _stack_cache, "stacked_rnn_backward": _stack_layers},
 }
 
 #: Module -> {function: (notebook, exercise)}: functions that compute an exercise's answer although

@@ -391,6 +391,20 @@ def sealed_python(sealed):
         def skip_rnn_states(x, h0, U, W, W_skip, b):
             return "no delay"
         expect_not_shipped(lambda: skip_connections.skip_rnn_forward(1, 2, 3, 4, 5, 6, 7))   # the adapter's call: not taken
+
+        from rnn_helpers import deep_rnn                              # 05's and 08's caches, through adapters
+        _, _, sequence_cache = lstm.lstm_forward(x, h0, c0, U, W, b)
+        def lstm_backward(dhs, caches, dcs=None, step_backward=None):
+            return caches
+        steps = lstm.lstm_backward(hs, sequence_cache)                # the course's cache -> the step caches
+        assert len(steps) == 3 and np.allclose(steps[2].h_prev, hs[1]) and np.allclose(steps[1].c_prev, cs[0])
+        assert np.allclose(steps[0].f, sequence_cache.gates[0, :, 5:10]), "the forget gate is the second block"
+        def stacked_rnn_forward(x, h0, layers):
+            return "top", [("x", "h0", "U", "W", "hs")]
+        top, stack = deep_rnn.stacked_rnn_forward(1, 2, [3])
+        assert stack.layers[0].hs == "hs" and not stack.bidirectional, stack
+        assert expect_not_shipped(lambda: deep_rnn.stacked_rnn_forward(1, 2, [3], True)).needs_course  # no exercise
+
         from rnn_helpers.instructor import sealing
         sealing.ADAPTERS["rnn"] = {{"softmax_cross_entropy": sealing.course_only, "rnn_backward": sealing.course_only}}
         assert expect_not_shipped(lambda: rnn.softmax_cross_entropy(1, 2)).needs_course, "no exercise computes it"
