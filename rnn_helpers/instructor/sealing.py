@@ -50,6 +50,7 @@ import pathlib
 import re
 import shutil
 import sys
+from typing import NamedTuple
 
 import numpy as np
 
@@ -96,6 +97,10 @@ STUDENT_NAMES = {
     "lessons.gradient_decay": {"jacobian_norms": "jacobian_product_norms"},
     "lessons.skip_connections": {"skip_rnn_forward": "skip_rnn_states"},
     "lstm": {"cell_jacobian": "cell_jacobian_paths"},
+    "training.seq2seq": {"greedy_search": "greedy_decode"},
+    "attention": {"self_attention_forward": "self_attention"},
+    "linear_rnn": {"linear_scan": "parallel_scan", "linear_scan_backward": "scan_backward",
+                   "causal_linear_attention": "linear_attention_recurrent"},
 }
 
 
@@ -175,6 +180,75 @@ def _stack_layers(student, dhs, cache):
     if cache.bidirectional:
         raise CourseOnly
     return student(dhs, list(cache.layers))
+def _plain_total_beam(student, step_fn, state, start_id, end_id, beam_width, max_len, length_penalty=0.0):
+    """09's beam_search (ranked by the plain total, without length_penalty) for the course's."""
+    if length_penalty != 0.0:
+        raise CourseOnly
+    return student(step_fn, state, start_id, end_id, beam_width, max_len)
+
+
+class _KeysGiven(NamedTuple):
+    """The cache of a step that ``_keys_as_features`` ran: the student's cache, and the keys' size A."""
+    cache: tuple
+    A: int
+
+
+def _keys_as_features(student, s, h, score="dot", params=None, mask=None, *, keys=None):
+    """09's attention_forward (four scores; the additive one computes its keys h W_h^T itself) for the
+    course's, to which a decoder passes the keys computed once: the keys go in as extra features of h
+    (h, keys) that W_h = [0 I] picks out, so that the scores use them; the context is that of h."""
+    if score not in ("dot", "general", "additive", "cosine"):
+        raise CourseOnly
+    if keys is None:
+        return student(s, h, score, params, mask)
+    He, A = h.shape[-1], keys.shape[-1]
+    picks_keys = np.concatenate([np.zeros((A, He), h.dtype), np.eye(A, dtype=h.dtype)], axis=1)
+    context, alpha, cache = student(s, np.concatenate([h, keys], axis=-1), score, dict(params, W_h=picks_keys), mask)
+    return context[:, :He], alpha, _KeysGiven(cache, A)
+
+
+def _keys_gradient_apart(student, dcontext, cache):
+    """09's attention_backward for the course's: after ``_keys_as_features`` the gradient on the extra
+    features is the keys' (dparams["keys"], in place of W_h's), and dh leaves out the path through them."""
+    if not isinstance(cache, _KeysGiven):
+        return student(dcontext, cache)
+    extra = np.zeros((dcontext.shape[0], cache.A), dcontext.dtype)
+    ds, dh, dparams = student(np.concatenate([dcontext, extra], axis=1), cache.cache)
+    He = dcontext.shape[1]
+    return ds, dh[..., :He], {"W_s": dparams["W_s"], "v": dparams["v"], "keys": dh[..., He:]}
+
+
+def _projections_in_the_cache(student, x, params, mask=None, causal=False):
+    """09's self_attention(x, W_q, W_k, W_v, mask, causal) -> out, attn for the course's, whose cache
+    also holds the queries, keys and values W x (the exercise's statement) that its backward reads."""
+    from ..attention import SelfAttentionCache
+    out, attn = student(x, params["W_q"], params["W_k"], params["W_v"], mask, causal)
+    q, k, v = (x @ params[name].T for name in ("W_q", "W_k", "W_v"))
+    return out, attn, SelfAttentionCache(x, params, q, k, v, attn)
+
+
+def _scan_from_zeros(student, a, b, h0=None, method="scan"):
+    """11's parallel_scan(a, b, h0) (Hillis-Steele's scan, h0 given) for the course's linear_scan; the
+    loop, Blelloch's scan and the log-space form are the course's only."""
+    if method != "scan":
+        raise CourseOnly
+    return student(a, b, np.zeros(np.shape(b)[1:], np.result_type(a, b)) if h0 is None else h0)
+
+
+def _real_scan_backward(student, dh, a, h, h0=None):
+    """11's scan_backward(dh, a, h, h0) (real decays) for the course's linear_scan_backward, which also
+    takes complex ones."""
+    if np.iscomplexobj(a) or np.iscomplexobj(h):
+        raise CourseOnly
+    return student(dh, a, h, np.zeros(np.shape(h)[1:], np.result_type(dh, a, h)) if h0 is None else h0)
+
+
+def _recurrent_form(student, q, k, v, method="recurrent"):
+    """11's linear_attention_recurrent(q, k, v) for the course's causal_linear_attention; the quadratic
+    form is the course's only."""
+    if method != "recurrent":
+        raise CourseOnly
+    return student(q, k, v)
 
 
 #: Module -> {function of SEALED: its adapter}, where the student's function (named as in
@@ -191,6 +265,11 @@ ADAPTERS = {
     "lstm": {"lstm_backward": _step_caches, "cell_jacobian": _jacobian_from_paths},
     "gru": {"gru_step_forward": _named_step_cache},
     "deep_rnn": {"stacked_rnn_forward": _stack_cache, "stacked_rnn_backward": _stack_layers},
+    "training.seq2seq": {"beam_search": _plain_total_beam},
+    "attention": {"attention_scores": course_only, "attention_forward": _keys_as_features,
+                  "attention_backward": _keys_gradient_apart, "self_attention_forward": _projections_in_the_cache},
+    "linear_rnn": {"linear_scan": _scan_from_zeros, "linear_scan_backward": _real_scan_backward,
+                   "causal_linear_attention": _recurrent_form, "mingru_forward": course_only},
 }
 
 #: Module -> {function: (notebook, exercise)}: functions that compute an exercise's answer although

@@ -23,6 +23,7 @@ import sysconfig
 import textwrap
 import venv
 
+import numpy as np
 import pytest
 from rnn_helpers.instructor import sealing
 
@@ -438,6 +439,51 @@ def test_adapters_take_the_sealed_functions_arguments_and_only_reshape_them():
                      if not isinstance(operator.attrgetter(called.rpartition(".")[2])(
                          importlib.import_module(called.rpartition(".")[0])), type)]
             assert not calls, f"{adapter.__name__} ({dotted}) calls the package's {calls}"
+
+
+def test_adapters_of_09_and_11_return_what_the_course_returns_for_a_right_answer():
+    """With the course's own function as the student's (a right answer under the exercise's signature),
+    each adapter gives the course's result: 09's keys passed as features of h give the context and,
+    backward, the keys' gradient of a decoder step given its keys; 11's scans start from zeros."""
+    from rnn_helpers import attention, linear_rnn
+
+    rng = np.random.default_rng(0)
+    T, N, Hs, He, A = 5, 3, 4, 6, 7
+    s, h, dcontext = rng.normal(size=(N, Hs)), rng.normal(size=(T, N, He)), rng.normal(size=(N, He))
+    params = {"W_s": rng.normal(size=(A, Hs)), "W_h": rng.normal(size=(A, He)), "v": rng.normal(size=A)}
+    mask = np.arange(T)[:, None] < np.array([5, 3, 1])
+    keys = attention.additive_keys(h, params["W_h"])
+    expected = attention.attention_forward(s, h, "additive", params, mask, keys=keys)
+    context, alpha, cache = sealing._keys_as_features(attention.attention_forward, s, h, "additive", params, mask,
+                                                      keys=keys)
+    assert np.allclose(context, expected[0]) and np.allclose(alpha, expected[1])
+    grads, expected_grads = (sealing._keys_gradient_apart(attention.attention_backward, dcontext, cache),
+                             attention.attention_backward(dcontext, expected[2]))
+    for got, want in zip(grads[:2], expected_grads[:2]):
+        assert np.allclose(got, want)
+    assert grads[2].keys() == expected_grads[2].keys()
+    assert all(np.allclose(grads[2][name], expected_grads[2][name]) for name in grads[2])
+
+    x = rng.normal(size=(T, N, Hs))
+    self_params = {"W_q": rng.normal(size=(2, Hs)), "W_k": rng.normal(size=(2, Hs)), "W_v": rng.normal(size=(3, Hs))}
+    student = lambda x, W_q, W_k, W_v, mask, causal: attention.self_attention_forward(
+        x, {"W_q": W_q, "W_k": W_k, "W_v": W_v}, mask, causal)[:2]
+    out, _, cache = sealing._projections_in_the_cache(student, x, self_params, mask, True)
+    dout = rng.normal(size=out.shape)
+    expected_dx, _ = attention.self_attention_backward(dout, attention.self_attention_forward(x, self_params, mask,
+                                                                                             True)[2])
+    assert np.allclose(attention.self_attention_backward(dout, cache)[0], expected_dx)
+
+    a, b, dh = rng.uniform(-1, 1, (T, N, He)), rng.normal(size=(T, N, He)), rng.normal(size=(T, N, He))
+    states = sealing._scan_from_zeros(linear_rnn.linear_scan, a, b)
+    assert np.allclose(states, linear_rnn.linear_scan(a, b, method="loop"))
+    for got, want in zip(sealing._real_scan_backward(linear_rnn.linear_scan_backward, dh, a, states),
+                         linear_rnn.linear_scan_backward(dh, a, states)):
+        assert np.allclose(got, want)
+    for refused in (lambda: sealing._scan_from_zeros(linear_rnn.linear_scan, a, b, method="loop"),
+                    lambda: sealing._real_scan_backward(linear_rnn.linear_scan_backward, dh, a * 1j, states)):
+        with pytest.raises(sealing.CourseOnly):
+            refused()
 
 
 def test_source_getsource_and_pyc_hold_only_the_stub(sealed, sealed_python):
