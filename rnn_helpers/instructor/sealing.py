@@ -2,8 +2,9 @@
 
 ``write_sealed_copy(destination)`` writes ``pyproject.toml``, ``README.md`` and a copy of
 ``rnn_helpers`` into ``destination`` in which every reference implementation that an
-exercise asks for (``SEALED``: the function each exercise's tests compare with) is reduced to
-its signature, the first line of its docstring and one call::
+exercise asks for (``SEALED``: the function each exercise's tests compare with, and the
+whole-sequence versions of an exercise's step, ``gru_forward`` running the student's
+``gru_step_forward``) is reduced to its signature, the first line of its docstring and one call::
 
     def rnn_backward(dhs, cache):
         \"\"\"Backward through the whole sequence: dhs (T, N, H) -> dx, dh0, dU, dW, db.\"\"\"
@@ -12,7 +13,8 @@ its signature, the first line of its docstring and one call::
 Functions that compute an exercise's answer under another name (``ANSWERS``: a feedback
 module's expected value, the inverse of a conversion) are reduced the same way, to a call that
 names the exercise and never runs the student's function. Private helpers that only sealed
-functions used are reduced the same way, and the module's
+functions used (no unsealed code of their module names them, no other module imports them) are
+reduced the same way, and the module's
 docstring to its first paragraph (the rest can write an answer out). Everything else is
 copied as it is, so the package imports and its other functions work. ``pip install`` of the
 copy (``hub/install_student_env.sh ENV --sealed``, ``make sealed-lab``) compiles the .pyc from
@@ -69,9 +71,10 @@ SEALED = {
               "Adam.step": "07_generation"},
     "lessons.leaky_units": {"reaction_delay": "04_long_term_dependencies"},
     "lessons.skip_connections": {"skip_rnn_forward": "04_long_term_dependencies"},
-    "lstm": {"lstm_step_forward": "05_lstm", "lstm_step_backward": "05_lstm", "lstm_backward": "05_lstm",
-             "cell_jacobian": "05_lstm"},
-    "gru": {"gru_step_forward": "06_gru", "gru_step_backward": "06_gru"},
+    "lstm": {"lstm_step_forward": "05_lstm", "lstm_step_backward": "05_lstm", "lstm_forward": "05_lstm",
+             "lstm_backward": "05_lstm", "cell_jacobian": "05_lstm"},
+    "gru": {"gru_step_forward": "06_gru", "gru_step_backward": "06_gru", "gru_forward": "06_gru",
+            "gru_backward": "06_gru"},
     "embedding": {"embedding_forward": "07_generation", "embedding_backward": "07_generation"},
     "lessons.language_model": {"loss_and_grads": "07_generation", "sampling_distribution": "07_generation",
                                "sample_tokens": "07_generation"},
@@ -96,7 +99,8 @@ STUDENT_NAMES = {
     "lessons.teacher_forcing": {"teacher_forced_logits": "output_to_hidden_forward"},
     "lessons.gradient_decay": {"jacobian_norms": "jacobian_product_norms"},
     "lessons.skip_connections": {"skip_rnn_forward": "skip_rnn_states"},
-    "lstm": {"cell_jacobian": "cell_jacobian_paths"},
+    "lstm": {"cell_jacobian": "cell_jacobian_paths", "lstm_forward": "lstm_step_forward"},
+    "gru": {"gru_forward": "gru_step_forward", "gru_backward": "gru_step_backward"},
     "training.seq2seq": {"greedy_search": "greedy_decode"},
     "attention": {"self_attention_forward": "self_attention"},
     "linear_rnn": {"linear_scan": "parallel_scan", "linear_scan_backward": "scan_backward",
@@ -153,6 +157,53 @@ def _step_caches(student, dhs, cache, dcs=None):
     h_prevs, c_prevs = np.concatenate([h0[None], hs[:-1]]), np.concatenate([c0[None], cs[:-1]])
     caches = [LSTMStepCache(x[t], h_prevs[t], c_prevs[t], U, W, i[t], f[t], g[t], o[t], cs[t]) for t in range(len(x))]
     return student(dhs, caches, dcs)
+
+
+def _lstm_steps(student, x, h0, c0, U, W, b):
+    """05's lstm_step_forward over the steps for the course's lstm_forward: its states, and the
+    sequence's cache stacked from the steps' caches (tanh(c_t), which the cache also keeps, from the
+    student's c_t), in the dtype of the course's arrays."""
+    from ..lstm import LSTMCache
+    h, c, hs, caches = h0, c0, [], []
+    for x_t in x:
+        h, c, cache = student(x_t, h, c, U, W, b)
+        hs.append(h)
+        caches.append(cache)
+    dtype = np.result_type(x, h0, c0, U, W, b)
+    hs, i, f, g, o, cs = (np.stack(parts).astype(dtype, copy=False)
+                          for parts in [hs] + [[cache[k] for cache in caches] for k in range(5, 10)])
+    return hs, cs, LSTMCache(x, h0, c0, U, W, np.concatenate([i, f, g, o], axis=-1), cs, hs, np.tanh(cs))
+
+
+def _gru_steps(student, x, h0, U, W, b):
+    """06's gru_step_forward over the steps for the course's gru_forward: its states, and the
+    sequence's cache stacked from the steps' caches (x_t, h_prev, U, W, r, z, n), in the dtype of the
+    course's arrays."""
+    from ..gru import GRUCache
+    h, hs, caches = h0, [], []
+    for x_t in x:
+        h, cache = student(x_t, h, U, W, b)
+        hs.append(h)
+        caches.append(cache)
+    dtype = np.result_type(x, h0, U, W, b)
+    hs, rs, zs, ns = (np.stack(parts).astype(dtype, copy=False)
+                      for parts in [hs] + [[cache[k] for cache in caches] for k in (4, 5, 6)])
+    return hs, GRUCache(x, h0, U, W, rs, zs, ns, hs)
+
+
+def _gru_steps_backward(student, dhs, cache):
+    """06's gru_step_backward over the steps, from the last, for the course's gru_backward (which
+    takes the sequence's cache of gru_forward): each step gets the gradient on its state (its own
+    and the one the next step returns), the parameters' gradients are the sum of the steps'."""
+    from ..gru import GRUStepCache
+    x, h0, U, W, rs, zs, ns, hs = cache
+    h_prevs = [h0, *hs[:-1]]
+    dh, dxs, grads = np.zeros(hs.shape[1:], np.result_type(hs, dhs)), [], []
+    for t in reversed(range(len(x))):
+        dx_t, dh, *step_grads = student(dhs[t] + dh, GRUStepCache(x[t], h_prevs[t], U, W, rs[t], zs[t], ns[t]))
+        dxs.append(dx_t)
+        grads.append(step_grads)
+    return (np.stack(dxs[::-1]), dh, *(np.sum(parts, axis=0) for parts in zip(*grads)))
 
 
 def _named_step_cache(student, x_t, h_prev, U, W, b):
@@ -262,8 +313,8 @@ ADAPTERS = {
     "lessons.gradient_decay": {"matrix_with_eigenvalues": _seed_as_generator,
                                "jacobian_norms": _tanh_trajectory_norms},
     "lessons.skip_connections": {"skip_rnn_forward": _states_with_cache},
-    "lstm": {"lstm_backward": _step_caches, "cell_jacobian": _jacobian_from_paths},
-    "gru": {"gru_step_forward": _named_step_cache},
+    "lstm": {"lstm_forward": _lstm_steps, "lstm_backward": _step_caches, "cell_jacobian": _jacobian_from_paths},
+    "gru": {"gru_step_forward": _named_step_cache, "gru_forward": _gru_steps, "gru_backward": _gru_steps_backward},
     "deep_rnn": {"stacked_rnn_forward": _stack_cache, "stacked_rnn_backward": _stack_layers},
     "training.seq2seq": {"beam_search": _plain_total_beam},
     "attention": {"attention_scores": course_only, "attention_forward": _keys_as_features,
@@ -312,21 +363,24 @@ class ExerciseNotShipped(Exception):
 
 
 def exercise(namespace, name, notebook, *args, **kwargs):
-    """Run the student's ``name`` from ``__main__`` on the arguments of a sealed function.
+    """Run the student's version of the sealed function ``name`` (the function of that name, or of
+    its name in ``STUDENT_NAMES``, through its adapter in ``ADAPTERS``) from ``__main__`` on its arguments.
 
     ``namespace`` is the globals of the sealed function's module: a copy that
     ``grading.load_reference`` executed (not the module in ``sys.modules``) never calls the
     student's function.
     """
     module = sys.modules.get(namespace.get("__name__"))
-    adapter = _adapter(namespace, name)
+    course_module = str(namespace.get("__name__")).removeprefix("rnn_helpers.")
+    adapter, sealed = ADAPTERS.get(course_module, {}).get(name), namespace.get(name)
+    name = STUDENT_NAMES.get(course_module, {}).get(name, name)
     needs_course = getattr(module, "__dict__", None) is not namespace or adapter is course_only
     found = None if needs_course else _students(name, args)
     if found is not None:
         student, args = found
         if adapter is not None:
             student = functools.partial(adapter, _taking(student))
-        passed = next((given for given in [(args, kwargs), _without_defaults(namespace.get(name), args, kwargs)]
+        passed = next((given for given in [(args, kwargs), _without_defaults(sealed, args, kwargs)]
                        if _accepts(student, *given)), None)
         if passed is not None:
             try:
@@ -337,14 +391,6 @@ def exercise(namespace, name, notebook, *args, **kwargs):
                 needs_course = True
     _show_in_one_line()
     raise ExerciseNotShipped(name, notebook, needs_course, defined=found is not None)
-
-
-def _adapter(namespace, name):
-    """The adapter (``ADAPTERS``) of the sealed function of module ``namespace`` whose stub calls the
-    student's ``name``, or None."""
-    module = str(namespace.get("__name__")).removeprefix("rnn_helpers.")
-    course_name = {student: course for course, student in STUDENT_NAMES.get(module, {}).items()}.get(name, name)
-    return ADAPTERS.get(module, {}).get(course_name)
 
 
 class _NotTaken(Exception):
@@ -448,18 +494,19 @@ def _functions(tree):
 
 
 def _stub(node, name, notebook, lines, student_name=None):
-    """The new body of ``node``: its docstring's first line and the call of ``exercise`` with the
-    student's name for it (``student_name``, default ``name``). With ``notebook`` a pair (notebook,
-    exercise) (``ANSWERS``), the call names the exercise and passes an empty namespace, so that it
-    never calls the student's function."""
+    """The new body of ``node``: its docstring's first line (without one: that it is the student's
+    exercise ``student_name``, default ``name``) and the call of ``exercise`` with its name. With
+    ``notebook`` a pair (notebook, exercise) (``ANSWERS``), the call names the exercise and passes an
+    empty namespace, so that it never calls the student's function."""
     indent = re.match(r"\s*", lines[node.body[0].lineno - 1]).group()
     if isinstance(notebook, tuple):
-        (notebook, exercise_name), namespace, arguments = notebook, "{}", ""
+        notebook, exercise_name = notebook
+        called, namespace, arguments = exercise_name, "{}", ""
     else:
-        exercise_name, namespace, arguments = student_name or name, "globals()", _arguments(node)
+        exercise_name, called, namespace, arguments = student_name or name, name, "globals()", _arguments(node)
     doc = (ast.get_docstring(node) or f"{exercise_name}: your exercise in notebook {notebook}.").splitlines()[0]
     plain = '"' not in doc and "\\" not in doc
-    call = ", ".join(filter(None, [namespace, repr(exercise_name), repr(notebook), arguments]))
+    call = ", ".join(filter(None, [namespace, repr(called), repr(notebook), arguments]))
     return [indent + (f'"""{doc}"""' if plain else repr(doc)) + "\n", f"{indent}return {CALL}({call})\n"]
 
 
@@ -491,18 +538,20 @@ def seal_source(source, sealed, module_name):
 
 
 def _private_helpers_only_sealed_use(package, sealed_modules):
-    """{module: {private helper: notebook}} that no unsealed code of the package names any more."""
-    texts = {path: path.read_text() for path in package.rglob("*.py")}
+    """{module: {private helper: notebook}} that no unsealed code of the package names any more: its
+    own module names it only in its def, and no other module imports it or reads it as an attribute
+    (a helper of the same name in another module is another function)."""
+    trees = {path: ast.parse(path.read_text()) for path in package.rglob("*.py")}
     found = {}
     for module, sealed in sealed_modules.items():
         path = package.joinpath(*module.split(".")).with_suffix(".py")
-        tree = ast.parse(texts[path])
-        for name, node in _functions(tree).items():
+        own = ast.unparse(trees[path])
+        for name, node in _functions(trees[path]).items():
             if not name.startswith("_") or name in sealed:
                 continue
-            word = re.compile(rf"\b{re.escape(name)}\b")
-            uses = sum(len(word.findall(text)) for text in texts.values())
-            if uses == 1:   # its own def: nothing else calls it once the sealed bodies are gone
+            elsewhere = any(isinstance(n, ast.Attribute) and n.attr == name or isinstance(n, ast.alias) and n.name == name
+                            for other, tree in trees.items() if other != path for n in ast.walk(tree))
+            if not elsewhere and len(re.findall(rf"\b{re.escape(name)}\b", own)) == 1:   # its own def
                 found.setdefault(module, {})[name] = next(iter(sealed.values()))
     return found
 
