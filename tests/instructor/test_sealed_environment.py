@@ -604,6 +604,36 @@ def test_adapters_of_09_and_11_return_what_the_course_returns_for_a_right_answer
             refused()
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adapters_of_05_and_06_return_what_the_course_returns_for_a_right_answer(dtype):
+    """With the course's steps as the student's (their caches as plain tuples, as the exercises return
+    them), the whole-sequence adapters give the course's gru_forward, gru_backward and lstm_forward:
+    the states, every field of the caches, the gradients, in the inputs' dtype."""
+    from rnn_helpers import gru, lstm
+
+    def as_exercise(step):
+        """The course's step, its cache a plain tuple (as the exercise returns it)."""
+        def student(*args):
+            *values, cache = step(*args)
+            return (*values, tuple(cache))
+        return student
+
+    rng = np.random.default_rng(0)
+    T, N, D, H = 5, 3, 4, 6
+    x, h0, c0, dhs = (rng.normal(size=shape).astype(dtype) for shape in [(T, N, D), (N, H), (N, H), (T, N, H)])
+    for module, step, adapter, blocks, states in [(gru, gru.gru_step_forward, sealing._gru_steps, 3, (h0,)),
+                                                  (lstm, lstm.lstm_step_forward, sealing._lstm_steps, 4, (h0, c0))]:
+        U, W, b = (rng.normal(size=shape).astype(dtype) for shape in [(blocks * H, D), (blocks * H, H), (blocks * H,)])
+        course = getattr(module, f"{module.__name__.rpartition('.')[2]}_forward")(x, *states, U, W, b)
+        adapted = adapter(as_exercise(step), x, *states, U, W, b)
+        for got, want in zip([*adapted[:-1], *adapted[-1]], [*course[:-1], *course[-1]]):
+            assert np.asarray(got).dtype == np.asarray(want).dtype and np.allclose(got, want, atol=1e-6)
+    U, W, b = (rng.normal(size=shape).astype(dtype) for shape in [(3 * H, D), (3 * H, H), (3 * H,)])
+    _, cache = gru.gru_forward(x, h0, U, W, b)
+    for got, want in zip(sealing._gru_steps_backward(gru.gru_step_backward, dhs, cache), gru.gru_backward(dhs, cache)):
+        assert got.dtype == want.dtype and np.allclose(got, want, atol=1e-4 if dtype == np.float32 else 1e-10)
+
+
 def test_source_getsource_and_pyc_hold_only_the_stub(sealed, sealed_python):
     folder, names = sealed
     for dotted in names:
