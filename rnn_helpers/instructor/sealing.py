@@ -542,6 +542,9 @@ def _private_helpers_only_sealed_use(package, sealed_modules):
     own module names it only in its def, and no other module imports it or reads it as an attribute
     (a helper of the same name in another module is another function)."""
     trees = {path: ast.parse(path.read_text()) for path in package.rglob("*.py")}
+    imports = {path: {n.attr if isinstance(n, ast.Attribute) else n.name for n in ast.walk(tree)
+                      if isinstance(n, (ast.Attribute, ast.alias))}     # from .module import name, module.name
+               for path, tree in trees.items()}
     found = {}
     for module, sealed in sealed_modules.items():
         path = package.joinpath(*module.split(".")).with_suffix(".py")
@@ -549,8 +552,7 @@ def _private_helpers_only_sealed_use(package, sealed_modules):
         for name, node in _functions(trees[path]).items():
             if not name.startswith("_") or name in sealed:
                 continue
-            elsewhere = any(isinstance(n, ast.Attribute) and n.attr == name or isinstance(n, ast.alias) and n.name == name
-                            for other, tree in trees.items() if other != path for n in ast.walk(tree))
+            elsewhere = any(name in names for other, names in imports.items() if other != path)
             if not elsewhere and len(re.findall(rf"\b{re.escape(name)}\b", own)) == 1:   # its own def
                 found.setdefault(module, {})[name] = next(iter(sealed.values()))
     return found
