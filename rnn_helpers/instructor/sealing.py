@@ -150,13 +150,15 @@ def _jacobian_from_paths(student, x_t, c_prev, o_prev, U, W, b, through="ifg", w
 
 def _step_caches(student, dhs, cache, dcs=None):
     """05's lstm_backward(dhs, caches, dcs) (the list of the step caches) for the course's, which
-    takes the sequence's cache of lstm_forward."""
+    takes the sequence's cache of lstm_forward; the gradients in the course's dtype (05's starts
+    from float64 zeros)."""
     from ..lstm import LSTMStepCache
     x, h0, c0, U, W, gates, cs, hs, _ = cache
     i, f, g, o = np.split(gates, 4, axis=-1)
     h_prevs, c_prevs = np.concatenate([h0[None], hs[:-1]]), np.concatenate([c0[None], cs[:-1]])
     caches = [LSTMStepCache(x[t], h_prevs[t], c_prevs[t], U, W, i[t], f[t], g[t], o[t], cs[t]) for t in range(len(x))]
-    return student(dhs, caches, dcs)
+    dtype = np.result_type(gates, dhs, *([] if dcs is None else [dcs]))
+    return tuple(np.asarray(grad).astype(dtype, copy=False) for grad in student(dhs, caches, dcs))
 
 
 def _lstm_steps(student, x, h0, c0, U, W, b):
@@ -194,16 +196,19 @@ def _gru_steps(student, x, h0, U, W, b):
 def _gru_steps_backward(student, dhs, cache):
     """06's gru_step_backward over the steps, from the last, for the course's gru_backward (which
     takes the sequence's cache of gru_forward): each step gets the gradient on its state (its own
-    and the one the next step returns), the parameters' gradients are the sum of the steps'."""
+    and the one the next step returns), the parameters' gradients are the sum of the steps', all in
+    the course's dtype."""
     from ..gru import GRUStepCache
     x, h0, U, W, rs, zs, ns, hs = cache
     h_prevs = [h0, *hs[:-1]]
-    dh, dxs, grads = np.zeros(hs.shape[1:], np.result_type(hs, dhs)), [], []
+    dtype = np.result_type(hs, dhs)
+    dh, dxs, grads = np.zeros(hs.shape[1:], dtype), [], []
     for t in reversed(range(len(x))):
         dx_t, dh, *step_grads = student(dhs[t] + dh, GRUStepCache(x[t], h_prevs[t], U, W, rs[t], zs[t], ns[t]))
         dxs.append(dx_t)
         grads.append(step_grads)
-    return (np.stack(dxs[::-1]), dh, *(np.sum(parts, axis=0) for parts in zip(*grads)))
+    return tuple(grad.astype(dtype, copy=False) for grad in
+                 [np.stack(dxs[::-1]), np.asarray(dh), *(np.sum(parts, axis=0) for parts in zip(*grads))])
 
 
 def _named_step_cache(student, x_t, h_prev, U, W, b):

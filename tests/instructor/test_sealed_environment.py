@@ -507,9 +507,12 @@ def sealed_python(sealed):
         assert hs.shape == cs.shape == (3, 2, 5) and np.allclose(hs[1], hs[0] + x[1].sum() + 1)
         assert hs.dtype == cs.dtype == sequence_cache.gates.dtype == np.float32, "the course's dtype"
         assert np.allclose(sequence_cache.gates[2, :, 15:], 3) and np.allclose(sequence_cache.tanh_cs, np.tanh(cs))
+        steps = []
         def lstm_backward(dhs, caches, dcs=None, step_backward=None):
-            return caches
-        steps = lstm.lstm_backward(hs, sequence_cache)                # the course's cache -> the step caches
+            steps.extend(caches)
+            return tuple(np.zeros(2) for _ in range(6))
+        grads = lstm.lstm_backward(hs, sequence_cache)                # the course's cache -> the step caches
+        assert all(grad.dtype == np.float32 for grad in grads), "the course's dtype"
         assert len(steps) == 3 and np.allclose(steps[2].h_prev, hs[1]) and np.allclose(steps[1].c_prev, cs[0])
         assert np.allclose(steps[0].f, sequence_cache.gates[0, :, 5:10]), "the forget gate is the second block"
         def gru_step_forward(x_t, h_prev, U, W, b):
