@@ -76,8 +76,8 @@ SEALED = {
     "gru": {"gru_step_forward": "06_gru", "gru_step_backward": "06_gru", "gru_forward": "06_gru",
             "gru_backward": "06_gru"},
     "embedding": {"embedding_forward": "07_generation", "embedding_backward": "07_generation"},
-    "lessons.language_model": {"loss_and_grads": "07_generation", "sampling_distribution": "07_generation",
-                               "sample_tokens": "07_generation"},
+    "lessons.language_model": {"loss_and_grads": "07_generation", "_readout_loss": "07_generation",
+                               "sampling_distribution": "07_generation", "sample_tokens": "07_generation"},
     "bidirectional": {"birnn_forward": "08_bidirectional_deep", "birnn_backward": "08_bidirectional_deep"},
     "deep_rnn": {"stacked_rnn_forward": "08_bidirectional_deep", "stacked_rnn_backward": "08_bidirectional_deep"},
     "training.seq2seq": {"greedy_search": "09_attention", "beam_search": "09_attention"},
@@ -95,7 +95,7 @@ SEALED = {
 #: attributes named like the class's parameters, so that it keeps its own state).
 STUDENT_NAMES = {
     "optim": {"SGD.step": "MomentumSGD.step", "Adam.step": "AdamOptimizer.step"},
-    "lessons.language_model": {"loss_and_grads": "lm_loss_and_grads"},
+    "lessons.language_model": {"loss_and_grads": "lm_loss_and_grads", "_readout_loss": "lm_loss_and_grads"},
     "lessons.teacher_forcing": {"teacher_forced_logits": "output_to_hidden_forward"},
     "lessons.gradient_decay": {"jacobian_norms": "jacobian_product_norms"},
     "lessons.skip_connections": {"skip_rnn_forward": "skip_rnn_states"},
@@ -236,6 +236,34 @@ def _stack_layers(student, dhs, cache):
     if cache.bidirectional:
         raise CourseOnly
     return student(dhs, list(cache.layers))
+def _readout_inside_the_model(student, params, hs, targets):
+    """07's lm_loss_and_grads (embedding -> LSTM -> read-out) for the course's _readout_loss (the read-out's
+    loss, dhs, dV, dc for given states hs (T, N, H)): the student's function runs with the four layers that
+    it calls by name (the exercise's contract) replaced by pass-throughs (the embedding's output is hs, the
+    LSTM's states are its inputs); the gradient that reaches its lstm_backward is dhs."""
+    namespace, (T, N, H), reached = vars(sys.modules["__main__"]), np.shape(hs), {}
+    zeros = np.zeros((N, H), np.result_type(hs))
+
+    def lstm_backward(dhs, cache):
+        reached["dhs"] = dhs
+        return np.zeros_like(hs), zeros, zeros, *(np.zeros_like(params[name]) for name in ("U", "W", "b"))
+
+    layers = {"embedding_forward": lambda tokens, E: (hs, None),
+              "embedding_backward": lambda dx, cache: np.zeros_like(params["E"]),
+              "lstm_forward": lambda x, h0, c0, U, W, b: (x, np.zeros_like(x), None), "lstm_backward": lstm_backward}
+    saved = {name: namespace[name] for name in layers if name in namespace}
+    namespace.update(layers)
+    try:
+        loss, grads, _ = student(params, np.zeros((T, N), int), targets, zeros, zeros)
+    finally:
+        for name in layers:
+            namespace.pop(name, None)
+        namespace.update(saved)
+    if "dhs" not in reached:
+        raise CourseOnly
+    return loss, reached["dhs"], grads["V"], grads["c"]
+
+
 def _plain_total_beam(student, step_fn, state, start_id, end_id, beam_width, max_len, length_penalty=0.0):
     """09's beam_search (ranked by the plain total, without length_penalty) for the course's."""
     if length_penalty != 0.0:
@@ -322,6 +350,7 @@ ADAPTERS = {
     "gru": {"gru_step_forward": _named_step_cache, "gru_forward": _gru_steps, "gru_backward": _gru_steps_backward},
     "deep_rnn": {"stacked_rnn_forward": _stack_cache, "stacked_rnn_backward": _stack_layers},
     "training.seq2seq": {"beam_search": _plain_total_beam},
+    "lessons.language_model": {"_readout_loss": _readout_inside_the_model},
     "attention": {"attention_scores": course_only, "attention_forward": _keys_as_features,
                   "attention_backward": _keys_gradient_apart, "self_attention_forward": _projections_in_the_cache},
     "linear_rnn": {"linear_scan": _scan_from_zeros, "linear_scan_backward": _real_scan_backward,

@@ -181,8 +181,6 @@ CALLED_ANSWERS_SHIPPED = {
                                                                 "function of the module calls it too",
     "rnn_helpers.lessons.gradient_decay._block_diagonal": "the blocks of 03's matrix_with_eigenvalues; an unsealed "
                                                          "function of the module calls it too",
-    "rnn_helpers.lessons.language_model._readout_loss": "the read-out part of 07's lm_loss_and_grads; an unsealed "
-                                                        "function of the module calls it too",
     "rnn_helpers.lessons.parameter_sharing.rnn_shapes": "01's parameter_counts (the RNN's shapes); public, called "
                                                       "only there",
     "rnn_helpers.lessons.parameter_sharing.window_shapes": "01's parameter_counts (the window network's shapes); "
@@ -642,6 +640,50 @@ def test_adapters_of_05_and_06_return_what_the_course_returns_for_a_right_answer
     _, cache = gru.gru_forward(x, h0, U, W, b)
     for got, want in zip(sealing._gru_steps_backward(gru.gru_step_backward, dhs, cache), gru.gru_backward(dhs, cache)):
         assert got.dtype == want.dtype and np.allclose(got, want, atol=1e-4 if dtype == np.float32 else 1e-10)
+
+
+STUDENTS_LM_LOSS = """
+import numpy as np
+from rnn_helpers.embedding import embedding_backward, embedding_forward
+from rnn_helpers.lstm import lstm_backward, lstm_forward
+from rnn_helpers.rnn import softmax_cross_entropy
+
+def lm_loss_and_grads(params, tokens, targets, h0, c0):
+    x, embed_cache = embedding_forward(tokens, params["E"])
+    hs, cs, lstm_cache = lstm_forward(x, h0, c0, params["U"], params["W"], params["b"])
+    logits = np.einsum("tnh,kh->tnk", hs, params["V"]) + params["c"]
+    loss, dlogits = softmax_cross_entropy(logits, targets)
+    dx, _, _, dU, dW, db = lstm_backward(np.einsum("tnk,kh->tnh", dlogits, params["V"]), lstm_cache)
+    return loss, {"E": embedding_backward(dx, embed_cache), "U": dU, "W": dW, "b": db,
+                  "V": np.einsum("tnk,tnh->kh", dlogits, hs), "c": dlogits.sum(axis=(0, 1))}, (hs[-1], cs[-1])
+"""
+
+
+def test_readout_adapter_of_07_gives_the_courses_readout_and_leaves_the_notebook_as_it_was(monkeypatch):
+    """The read-out inside 07's lm_loss_and_grads (a right answer, written otherwise than the course's)
+    gives the course's _readout_loss for an RNN's states (the RNN language model's training runs on it);
+    the notebook's layers are its own again afterwards; a function that does not call the layers by
+    name cannot stand for the read-out."""
+    import types
+
+    from rnn_helpers.lessons import language_model
+
+    main = types.ModuleType("__main__")
+    exec(STUDENTS_LM_LOSS, vars(main))
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    before = dict(vars(main))
+    rng = np.random.default_rng(0)
+    params = language_model.init_params(7, 4, 5, rng, cell="rnn")
+    params["c"] = rng.normal(size=7)
+    hs, targets = rng.normal(size=(6, 3, 5)), rng.integers(0, 7, size=(6, 3))
+    got = sealing._readout_inside_the_model(main.lm_loss_and_grads, params, hs, targets)
+    want = language_model._readout_loss(params, hs, targets)
+    assert np.isclose(got[0], want[0]) and all(np.allclose(g, w) for g, w in zip(got[1:], want[1:]))
+    assert vars(main) == before
+    elsewhere = lambda params, tokens, targets, h0, c0: language_model.loss_and_grads(params, tokens, targets, h0, c0)
+    with pytest.raises(sealing.CourseOnly):
+        sealing._readout_inside_the_model(elsewhere, language_model.init_params(7, 4, 5, rng), hs, targets)
+    assert vars(main) == before
 
 
 def test_source_getsource_and_pyc_hold_only_the_stub(sealed, sealed_python):
