@@ -66,7 +66,8 @@ SEALED = {
     "lessons.teacher_forcing": {"teacher_forced_logits": "01_sequences"},
     "lessons.truncated_bptt": {"split_for_tbptt": "02_bptt"},
     "lessons.gradient_decay": {"matrix_with_eigenvalues": "03_vanishing_gradients",
-                               "jacobian_norms": "03_vanishing_gradients"},
+                               "jacobian_norms": "03_vanishing_gradients",
+                               "_jacobian_log_norms": "03_vanishing_gradients"},
     "optim": {"clip_grad_norm": "04_long_term_dependencies", "SGD.step": "07_generation",
               "Adam.step": "07_generation"},
     "lessons.leaky_units": {"reaction_delay": "04_long_term_dependencies"},
@@ -97,7 +98,8 @@ STUDENT_NAMES = {
     "optim": {"SGD.step": "MomentumSGD.step", "Adam.step": "AdamOptimizer.step"},
     "lessons.language_model": {"loss_and_grads": "lm_loss_and_grads", "_readout_loss": "lm_loss_and_grads"},
     "lessons.teacher_forcing": {"teacher_forced_logits": "output_to_hidden_forward"},
-    "lessons.gradient_decay": {"jacobian_norms": "jacobian_product_norms"},
+    "lessons.gradient_decay": {"jacobian_norms": "jacobian_product_norms",
+                               "_jacobian_log_norms": "jacobian_product_norms"},
     "lessons.skip_connections": {"skip_rnn_forward": "skip_rnn_states"},
     "lstm": {"cell_jacobian": "cell_jacobian_paths", "lstm_forward": "lstm_step_forward"},
     "gru": {"gru_forward": "gru_step_forward", "gru_backward": "gru_step_backward"},
@@ -130,6 +132,17 @@ def _tanh_trajectory_norms(student, W, hs=None, nonlinearity="linear", T=None):
     if nonlinearity == "linear" and hs is None and T is not None:
         return student(W, np.zeros((T, np.shape(W)[0])))
     raise CourseOnly
+
+
+def _log_norms_of_a_tanh_trajectory(student, W, derivatives):
+    """03's jacobian_product_norms(W, hs) (a tanh trajectory) for the course's _jacobian_log_norms (the
+    logarithms of the norms, given the slopes f'(a_t) (T, H)): the tanh trajectory with the same slopes has
+    |h_t| = sqrt(1 - f'(a_t)), for slopes in [0, 1] (those of every nonlinearity of the course)."""
+    derivatives = np.asarray(derivatives)
+    if derivatives.size and not 0.0 <= derivatives.min() <= derivatives.max() <= 1.0:
+        raise CourseOnly
+    with np.errstate(divide="ignore"):
+        return np.log(np.asarray(student(W, np.sqrt(1.0 - derivatives)), dtype=np.float64))
 
 
 def _states_with_cache(student, x, h0, U, W, W_skip, b, d):
@@ -344,7 +357,8 @@ def _recurrent_form(student, q, k, v, method="recurrent"):
 #: for every call), and the experiment then says it needs the course's version.
 ADAPTERS = {
     "lessons.gradient_decay": {"matrix_with_eigenvalues": _seed_as_generator,
-                               "jacobian_norms": _tanh_trajectory_norms},
+                               "jacobian_norms": _tanh_trajectory_norms,
+                               "_jacobian_log_norms": _log_norms_of_a_tanh_trajectory},
     "lessons.skip_connections": {"skip_rnn_forward": _states_with_cache},
     "lstm": {"lstm_forward": _lstm_steps, "lstm_backward": _step_caches, "cell_jacobian": _jacobian_from_paths},
     "gru": {"gru_step_forward": _named_step_cache, "gru_forward": _gru_steps, "gru_backward": _gru_steps_backward},

@@ -175,8 +175,6 @@ HELPERS_WITHOUT_ANSWERS = {
 CALLED_ANSWERS_SHIPPED = {
     "rnn_helpers.rnn.input_and_weight_gradients": "02's rnn_backward after the time loop (dx, dU, dW, db from the "
                                                   "pre-activations' gradients); relu_rnn's backward calls it too",
-    "rnn_helpers.lessons.gradient_decay._jacobian_log_norms": "03's jacobian_product_norms; an unsealed function of "
-                                                               "the module calls it too",
     "rnn_helpers.lessons.gradient_decay.derivative_from_state": "f'(a_t) from h_t in 03's Jacobians; an unsealed "
                                                                 "function of the module calls it too",
     "rnn_helpers.lessons.gradient_decay._block_diagonal": "the blocks of 03's matrix_with_eigenvalues; an unsealed "
@@ -684,6 +682,23 @@ def test_readout_adapter_of_07_gives_the_courses_readout_and_leaves_the_notebook
     with pytest.raises(sealing.CourseOnly):
         sealing._readout_inside_the_model(elsewhere, language_model.init_params(7, 4, 5, rng), hs, targets)
     assert vars(main) == before
+
+
+def test_log_norms_adapter_of_03_gives_the_courses_for_every_nonlinearity():
+    """03's jacobian_product_norms (a tanh trajectory's norms; a right answer) stands for the course's
+    _jacobian_log_norms for the slopes of every nonlinearity that the decay explorer draws."""
+    from rnn_helpers.lessons import gradient_decay as gd
+
+    rng = np.random.default_rng(0)
+    W = gd.matrix_with_eigenvalues(1.2 * gd.base_spectrum(6, 0), 0)
+    student = lambda W, hs: np.exp(gd._jacobian_log_norms(W, gd.derivative_from_state(hs, "tanh")))
+    for nonlinearity in ("linear", "tanh", "sigmoid"):
+        hs = gd.run_recurrence(W, 2 * rng.normal(size=(40, 6)), nonlinearity)
+        derivatives = gd.derivative_from_state(hs, nonlinearity)
+        assert np.allclose(sealing._log_norms_of_a_tanh_trajectory(student, W, derivatives),
+                           gd._jacobian_log_norms(W, derivatives), atol=1e-6)
+    with pytest.raises(sealing.CourseOnly):
+        sealing._log_norms_of_a_tanh_trajectory(student, W, np.full((3, 6), 1.5))
 
 
 def test_source_getsource_and_pyc_hold_only_the_stub(sealed, sealed_python):
