@@ -11,8 +11,15 @@ raises ``ClaimFailed`` (which stops the notebook, so the test suite that runs ev
 fails) when it does not. Claims live in ordinary cells, never in graded ones, and run on the
 course's reference code, never on a student's answer: the line says so, so that under an
 unfinished exercise it cannot be read as a passed test.
+
+In the sealed environment (``instructor/sealing.py``) the course's versions of the exercises are
+not shipped, and the experiments run on the student's own functions. Once they have, a claim says
+so (``checked on this run's results, computed with your own rnn_forward: ...``), and one that does
+not hold prints ``✗ not seen in this run, computed with your own ...`` and the notebook goes on: a
+wrong answer changes the results, which does not make the notebook's statement false.
 """
 import os
+import sys
 
 import numpy as np
 
@@ -26,7 +33,8 @@ class ClaimFailed(AssertionError):
 
 
 def claim(holds, statement):
-    """Print ``checked on the course's code: statement`` if ``holds`` is true; raise ``ClaimFailed`` otherwise.
+    """Print ``checked on the course's code: statement`` if ``holds`` is true; raise ``ClaimFailed`` otherwise
+    (after the sealed environment ran the student's functions: say so, and print a claim that fails).
 
     Returns nothing, so that a claim at the end of a cell shows only its line.
 
@@ -38,9 +46,21 @@ def claim(holds, statement):
                         f"(for the claim {statement!r})")
     if not isinstance(statement, str) or not statement:
         raise ValueError("claim: statement must be a non-empty string")
+    yours = _students_functions()
+    if yours:
+        computed = f"this run's results, computed with your own {', '.join(yours)} (the course's are not shipped here)"
+        print(f"checked on {computed}: {statement}" if holds else
+              f"✗ not seen in {computed}: {statement}; the course's code gives it: check those functions with "
+              f"their exercises' tests")
+        return
     if not holds:
         raise ClaimFailed(f"✗ the notebook claims: {statement}; this run's results contradict it")
     print(f"{PREFIX}{statement}")
+
+
+def _students_functions():
+    """The student's functions that the sealed environment ran in this kernel in place of the course's."""
+    return sorted(getattr(sys.modules.get("rnn_helpers.instructor.sealing"), "RAN_THE_STUDENTS", {}))
 
 
 #: Set by the test suite: a timing claim that does not hold then fails the run.

@@ -838,8 +838,8 @@ def test_untouched_student_notebook_runs_in_the_sealed_environment(name, sealed_
 @pytest.mark.parametrize("name", NAMES)
 def test_finished_notebook_runs_on_the_students_answers_in_the_sealed_environment(name, sealed_kernels):
     """The solutions, run as a student's finished notebook in the sealed kernel: no experiment
-    falls back on a stored result for want of an exercise the notebook has done, and no cell
-    outside the graded tests (which need the course's version) stops. An experiment may fall
+    falls back on a stored result for want of an exercise the notebook has done, no cell
+    outside the graded tests (which need the course's version) stops, and every claim holds. An experiment may fall
     back only when it needs a later chapter's exercise, runs above the cell that defines the
     exercise it needs, or makes a call that the exercise's adapter cannot stand for (``CourseOnly``)."""
     nb = autograder_length_run(source_notebook(name), sealed_kernels(name))
@@ -864,6 +864,9 @@ def test_finished_notebook_runs_on_the_students_answers_in_the_sealed_environmen
                  if line.startswith("using the course's precomputed result") and not excused(i, line)]
     stopped = [f"cell {i}: {out.ename}: {(out.evalue or '').splitlines()[:1]}" for i, cell, _ in texts
                if id(cell) not in graded for out in cell.get("outputs", []) if out.output_type == "error"]
-    assert not fallbacks and not stopped, (
+    contradicted = [f"cell {i}: {line[:200]}" for i, _, text in texts for line in text.splitlines()
+                    if line.startswith("✗ not seen in this run's results, computed with your own")]
+    assert not fallbacks and not stopped and not contradicted, (
         f"{name}, finished and sealed: experiments that did not run on the student's answers:\n"
-        + "\n".join(fallbacks) + "\ncells outside the graded tests that stopped:\n" + "\n".join(stopped))
+        + "\n".join(fallbacks) + "\ncells outside the graded tests that stopped:\n" + "\n".join(stopped)
+        + "\nclaims that the student's (right) answers did not bear out:\n" + "\n".join(contradicted))

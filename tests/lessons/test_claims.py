@@ -38,3 +38,20 @@ def test_a_timing_claim_fails_the_test_suite(monkeypatch):
     monkeypatch.setenv("RNN_COURSE_STRICT_TIMINGS", "1")
     with pytest.raises(ClaimFailed):
         timing_claim(False, "the scan is faster than the loop")
+
+
+def test_after_the_sealed_environment_ran_the_students_functions_a_claim_says_so_and_does_not_stop(capsys, monkeypatch):
+    """In the sealed environment the experiments run on the student's own functions: a claim says it checked
+    results computed with them, and one that fails there prints a cross and lets the notebook go on."""
+    from rnn_helpers.instructor import sealing
+    monkeypatch.setattr(sealing, "RAN_THE_STUDENTS", {"rnn_forward": "01_sequences", "embedding_forward": "07_generation"})
+    claim(True, "the loss falls")
+    assert capsys.readouterr().out == ("checked on this run's results, computed with your own embedding_forward, "
+                                       "rnn_forward (the course's are not shipped here): the loss falls\n")
+    claim(False, "the loss falls")
+    out = capsys.readouterr().out
+    assert out.startswith("✗ not seen in this run's results, computed with your own embedding_forward, rnn_forward")
+    assert "the loss falls" in out and "checked on" not in out
+    monkeypatch.setattr(sealing, "RAN_THE_STUDENTS", {})
+    with pytest.raises(ClaimFailed):
+        claim(False, "the loss falls")
