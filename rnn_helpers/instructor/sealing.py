@@ -249,6 +249,8 @@ def _stack_layers(student, dhs, cache):
     if cache.bidirectional:
         raise CourseOnly
     return student(dhs, list(cache.layers))
+
+
 def _readout_inside_the_model(student, params, hs, targets):
     """07's lm_loss_and_grads (embedding -> LSTM -> read-out) for the course's _readout_loss (the read-out's
     loss, dhs, dV, dc for given states hs (T, N, H)): the student's function runs with the four layers that

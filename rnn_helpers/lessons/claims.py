@@ -15,7 +15,7 @@ unfinished exercise it cannot be read as a passed test.
 In the sealed environment (``instructor/sealing.py``) the course's versions of the exercises are
 not shipped, and the experiments run on the student's own functions. Once they have, a claim says
 so (``checked on this run's results, computed with your own rnn_forward: ...``), and one that does
-not hold prints ``✗ not seen in this run, computed with your own ...`` and the notebook goes on: a
+not hold prints ``✗ not seen in this run's results, computed with your own ...`` and the notebook goes on: a
 wrong answer changes the results, which does not make the notebook's statement false.
 """
 import os
