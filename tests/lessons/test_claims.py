@@ -44,7 +44,8 @@ def test_after_the_sealed_environment_ran_the_students_functions_a_claim_says_so
     """In the sealed environment the experiments run on the student's own functions: a claim says it checked
     results computed with them, and one that fails there prints a cross and lets the notebook go on."""
     from rnn_helpers.instructor import sealing
-    monkeypatch.setattr(sealing, "RAN_THE_STUDENTS", {"rnn_forward": "01_sequences", "embedding_forward": "07_generation"})
+    monkeypatch.setattr(sealing, "RAN_THE_STUDENTS",
+                        {"rnn_forward": "01_sequences", "embedding_forward": "07_generation"})
     claim(True, "the loss falls")
     assert capsys.readouterr().out == ("checked on this run's results, computed with your own embedding_forward, "
                                        "rnn_forward (the course's are not shipped here): the loss falls\n")
