@@ -40,7 +40,7 @@ def test_a_timing_claim_fails_the_test_suite(monkeypatch):
         timing_claim(False, "the scan is faster than the loop")
 
 
-def test_after_the_sealed_environment_ran_the_students_functions_a_claim_says_so_and_does_not_stop(capsys, monkeypatch):
+def test_after_the_sealed_environment_ran_the_students_functions_a_claim_says_so_and_goes_on(capsys, monkeypatch):
     """In the sealed environment the experiments run on the student's own functions: a claim says it checked
     results computed with them, and one that fails there prints a cross and lets the notebook go on."""
     from rnn_helpers.instructor import sealing
