@@ -398,7 +398,7 @@ IMPORT = f"from rnn_helpers.instructor.sealing import exercise as {CALL}\n"
 
 
 #: The student's functions that sealed functions ran in this kernel, in place of the course's:
-#: {name: notebook}. A claim (``lessons/claims.py``) then says that it checked results computed with them.
+#: {name: notebook}. A claim (``lessons/claims.py``) then names them.
 RAN_THE_STUDENTS = {}
 
 

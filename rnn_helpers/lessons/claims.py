@@ -13,10 +13,11 @@ course's reference code, never on a student's answer: the line says so, so that 
 unfinished exercise it cannot be read as a passed test.
 
 In the sealed environment (``instructor/sealing.py``) the course's versions of the exercises are
-not shipped, and the experiments run on the student's own functions. Once they have, a claim says
-so (``checked on this run's results, computed with your own rnn_forward: ...``), and one that does
-not hold prints ``✗ not seen in this run's results, computed with your own ...`` and the notebook goes on: a
-wrong answer changes the results, which does not make the notebook's statement false.
+not shipped, and the experiments run on the student's own functions. Once any has, a claim says
+which (``(in this sealed environment your own rnn_forward ran in place of the course's, ...)``, again
+when the list grows) and prints ``checked on this run's results: ...``; one that does not hold
+prints ``✗ not seen in this run's results: ...`` and the notebook goes on: a wrong answer changes
+the results, which does not make the notebook's statement false.
 """
 import os
 import sys
@@ -46,16 +47,24 @@ def claim(holds, statement):
                         f"(for the claim {statement!r})")
     if not isinstance(statement, str) or not statement:
         raise ValueError("claim: statement must be a non-empty string")
+    global _named
     yours = _students_functions()
     if yours:
-        computed = f"this run's results, computed with your own {', '.join(yours)} (the course's are not shipped here)"
-        print(f"checked on {computed}: {statement}" if holds else
-              f"✗ not seen in {computed}: {statement}; the course's code gives it: check those functions with "
-              f"their exercises' tests")
+        if yours != _named:
+            print(f"(in this sealed environment your own {', '.join(yours)} ran in place of the course's, which "
+                  f"are not shipped here: the results below may come from them)")
+            _named = yours
+        print(f"checked on this run's results: {statement}" if holds else
+              f"✗ not seen in this run's results: {statement}; the course's code gives it: check your own "
+              f"{', '.join(yours)} with their exercises' tests")
         return
     if not holds:
         raise ClaimFailed(f"✗ the notebook claims: {statement}; this run's results contradict it")
     print(f"{PREFIX}{statement}")
+
+
+#: The student's functions that the last claim named (a claim names them again when they change).
+_named = []
 
 
 def _students_functions():

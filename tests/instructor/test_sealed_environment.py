@@ -865,7 +865,7 @@ def test_finished_notebook_runs_on_the_students_answers_in_the_sealed_environmen
     stopped = [f"cell {i}: {out.ename}: {(out.evalue or '').splitlines()[:1]}" for i, cell, _ in texts
                if id(cell) not in graded for out in cell.get("outputs", []) if out.output_type == "error"]
     contradicted = [f"cell {i}: {line[:200]}" for i, _, text in texts for line in text.splitlines()
-                    if line.startswith("✗ not seen in this run's results, computed with your own")]
+                    if line.startswith("✗ not seen in this run's results: ")]
     assert not fallbacks and not stopped and not contradicted, (
         f"{name}, finished and sealed: experiments that did not run on the student's answers:\n"
         + "\n".join(fallbacks) + "\ncells outside the graded tests that stopped:\n" + "\n".join(stopped)

@@ -41,18 +41,25 @@ def test_a_timing_claim_fails_the_test_suite(monkeypatch):
 
 
 def test_after_the_sealed_environment_ran_the_students_functions_a_claim_says_so_and_goes_on(capsys, monkeypatch):
-    """In the sealed environment the experiments run on the student's own functions: a claim says it checked
-    results computed with them, and one that fails there prints a cross and lets the notebook go on."""
+    """In the sealed environment the experiments run on the student's own functions: once any has, the
+    claims name them (again when the list changes), and one that fails there prints a cross and lets the
+    notebook go on."""
     from rnn_helpers.instructor import sealing
-    monkeypatch.setattr(sealing, "RAN_THE_STUDENTS",
-                        {"rnn_forward": "01_sequences", "embedding_forward": "07_generation"})
+    from rnn_helpers.lessons import claims
+    monkeypatch.setattr(claims, "_named", [])
+    monkeypatch.setattr(sealing, "RAN_THE_STUDENTS", {"rnn_forward": "01_sequences"})
     claim(True, "the loss falls")
-    assert capsys.readouterr().out == ("checked on this run's results, computed with your own embedding_forward, "
-                                       "rnn_forward (the course's are not shipped here): the loss falls\n")
+    claim(True, "the loss falls again")
+    assert capsys.readouterr().out == (
+        "(in this sealed environment your own rnn_forward ran in place of the course's, which are not shipped "
+        "here: the results below may come from them)\nchecked on this run's results: the loss falls\n"
+        "checked on this run's results: the loss falls again\n")
+    sealing.RAN_THE_STUDENTS["embedding_forward"] = "07_generation"
     claim(False, "the loss falls")
-    out = capsys.readouterr().out
-    assert out.startswith("✗ not seen in this run's results, computed with your own embedding_forward, rnn_forward")
-    assert "the loss falls" in out and "checked on" not in out
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("(in this sealed environment your own embedding_forward, rnn_forward ran")
+    assert out[1] == ("✗ not seen in this run's results: the loss falls; the course's code gives it: check your own "
+                      "embedding_forward, rnn_forward with their exercises' tests")
     monkeypatch.setattr(sealing, "RAN_THE_STUDENTS", {})
     with pytest.raises(ClaimFailed):
         claim(False, "the loss falls")
