@@ -104,10 +104,11 @@ def test_encoder_decoder_feeds_each_output_into_the_next_decoder_step():
 
 
 def test_drawing_into_a_given_axes():
+    before = set(plt.get_fignums())      # figures another test of this worker left open
     fig, axes = plt.subplots(1, 2)
     assert graphs.draw_folded(ax=axes[0]) is axes[0]
     assert graphs.draw_unrolled(3, ax=axes[1]) is axes[1]
-    assert len(plt.get_fignums()) == 1
+    assert set(plt.get_fignums()) - before == {fig.number}, "drawing into given axes opened a figure"
 
 
 @pytest.mark.parametrize("T", [0, -2, 2.0, "3", True, None])
