@@ -256,24 +256,19 @@ def _readout_inside_the_model(student, params, hs, targets):
     loss, dhs, dV, dc for given states hs (T, N, H)): the student's function runs with the four layers that
     it calls by name (the exercise's contract) replaced by pass-throughs (the embedding's output is hs, the
     LSTM's states are its inputs); the gradient that reaches its lstm_backward is dhs."""
-    namespace, (T, N, H), reached = vars(sys.modules["__main__"]), np.shape(hs), {}
+    from ..grading import functions_replaced
+    (T, N, H), reached = np.shape(hs), {}
     zeros = np.zeros((N, H), np.result_type(hs))
 
     def lstm_backward(dhs, cache):
         reached["dhs"] = dhs
         return np.zeros_like(hs), zeros, zeros, *(np.zeros_like(params[name]) for name in ("U", "W", "b"))
 
-    layers = {"embedding_forward": lambda tokens, E: (hs, None),
-              "embedding_backward": lambda dx, cache: np.zeros_like(params["E"]),
-              "lstm_forward": lambda x, h0, c0, U, W, b: (x, np.zeros_like(x), None), "lstm_backward": lstm_backward}
-    saved = {name: namespace[name] for name in layers if name in namespace}
-    namespace.update(layers)
-    try:
+    with functions_replaced(vars(sys.modules["__main__"]), embedding_forward=lambda tokens, E: (hs, None),
+                            embedding_backward=lambda dx, cache: np.zeros_like(params["E"]),
+                            lstm_forward=lambda x, h0, c0, U, W, b: (x, np.zeros_like(x), None),
+                            lstm_backward=lstm_backward):
         loss, grads, _ = student(params, np.zeros((T, N), int), targets, zeros, zeros)
-    finally:
-        for name in layers:
-            namespace.pop(name, None)
-        namespace.update(saved)
     if "dhs" not in reached:
         raise CourseOnly
     return loss, reached["dhs"], grads["V"], grads["c"]
